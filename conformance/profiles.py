@@ -1,0 +1,34 @@
+"""Hypothesis settings profiles: dev (quick, random), ci (deterministic), thorough (exploring).
+
+Budgets live here, never in the machines' code. The ci profile is
+derandomized, so the same suite version gives the same run every time.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, Phase, settings
+
+PROFILES = ("dev", "ci", "thorough")
+_SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+
+
+def register() -> None:
+    settings.register_profile("dev", max_examples=25, stateful_step_count=30, deadline=None,
+                              suppress_health_check=_SLOW_OK)
+    settings.register_profile("ci", max_examples=40, stateful_step_count=40, deadline=None,
+                              derandomize=True, database=None, print_blob=False,
+                              suppress_health_check=_SLOW_OK)
+    settings.register_profile("thorough", max_examples=600, stateful_step_count=120, deadline=None,
+                              suppress_health_check=_SLOW_OK,
+                              phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target,
+                                      Phase.shrink, Phase.explain])
+
+
+def default_profile() -> str:
+    """TMEM_CONFORMANCE_PROFILE if set, else ci: the suite's own tests must not flake."""
+    return os.environ.get("TMEM_CONFORMANCE_PROFILE", "ci")
+
+
+register()

@@ -1,0 +1,167 @@
+"""Pack and unpack struct tmem_op and struct tmem_handle.
+
+All tmem hosts are x86, so every field is little-endian. The union member
+is chosen from `cmd` as Xen's compat translation does (abi.MEMBER_FOR_CMD).
+A buffer of the wrong length, or a value that does not fit its field,
+raises LayoutError naming the struct, field, version and word size.
+"""
+
+from __future__ import annotations
+
+import struct as _struct
+from dataclasses import dataclass, field, fields, replace
+from typing import Union
+
+from .abi import member_for
+from .cabi import Field
+from .errors import LayoutError
+from .layouts import OpLayout, layout
+from .versions import AbiVersion
+
+Oid = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Creat:
+    """NEW_POOL, AUTH and RESTORE_NEW (`new` in the v0 header)."""
+
+    uuid: tuple[int, int] = (0, 0)
+    flags: int = 0
+    arg1: int = 0
+
+
+@dataclass(frozen=True)
+class Ctrl:
+    """TMEM_CONTROL. `oid` is `arg3` (one word) in v0."""
+
+    subop: int = 0
+    cli_id: int = 0
+    arg1: int = 0
+    arg2: int = 0
+    oid: Oid = ()
+    buf: int = 0
+
+
+@dataclass(frozen=True)
+class Gen:
+    """Every other command. `oid` is `object` (one word) in v0."""
+
+    oid: Oid = ()
+    index: int = 0
+    tmem_offset: int = 0
+    pfn_offset: int = 0
+    len: int = 0
+    cmfn: int = 0
+
+
+Member = Union[Creat, Ctrl, Gen]
+MEMBER_TYPES: dict[str, type] = {"creat": Creat, "ctrl": Ctrl, "gen": Gen}
+
+
+@dataclass(frozen=True)
+class TmemOp:
+    cmd: int
+    pool_id: int = 0
+    u: Member = field(default_factory=Gen)
+
+
+@dataclass(frozen=True)
+class TmemHandle:
+    pool_id: int
+    index: int
+    oid: Oid
+
+
+_FORMATS = {(4, False): "<I", (4, True): "<i", (8, False): "<Q", (8, True): "<q"}
+
+
+def _codec(f: Field) -> _struct.Struct:
+    return _struct.Struct(_FORMATS[(f.ctype.size, f.ctype.signed)])
+
+
+def _where(lay: OpLayout) -> str:
+    return f"{lay.version.name} {lay.word_size}-bit"
+
+
+def _put(buf: bytearray, f: Field, value: object, lay: OpLayout) -> None:
+    codec = _codec(f)
+    values = tuple(value) if f.count > 1 or isinstance(value, tuple) else (value,)
+    if f.count > 1 or isinstance(value, tuple):
+        if values == ():
+            values = (0,) * f.count
+        if len(values) != f.count:
+            raise LayoutError(f"{f.name} in {_where(lay)} tmem_op takes {f.count} words, "
+                              f"got {len(values)}: {value!r}")
+    bits = f.ctype.size * 8
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if f.ctype.signed else (0, (1 << bits) - 1)
+    for i, v in enumerate(values):
+        if not isinstance(v, int) or not lo <= v <= hi:
+            raise LayoutError(f"{f.name} ({f.ctype.name}) in {_where(lay)} must be an integer in "
+                              f"[{lo}, {hi}], not {v!r}")
+        codec.pack_into(buf, f.offset + i * f.ctype.size, v)
+
+
+def _get(buf: bytes, f: Field) -> int | tuple[int, ...]:
+    codec = _codec(f)
+    vals = tuple(codec.unpack_from(buf, f.offset + i * f.ctype.size)[0] for i in range(f.count))
+    return vals if f.count > 1 or f.name.endswith("oid") else vals[0]
+
+
+def pack(op: TmemOp, v: str | int | AbiVersion, word_size: int) -> bytes:
+    """The bytes a guest of this version and word size passes to the hypercall."""
+    lay = layout(v, word_size)
+    member = member_for(op.cmd)
+    if not isinstance(op.u, MEMBER_TYPES[member]):
+        raise LayoutError(f"command {op.cmd} uses union member {member!r}, "
+                          f"not {type(op.u).__name__.lower()!r}")
+    buf = bytearray(lay.size)
+    _put(buf, lay.op.field("cmd"), op.cmd, lay)
+    _put(buf, lay.op.field("pool_id"), op.pool_id, lay)
+    for f in lay.member_fields(member):
+        _put(buf, f, getattr(op.u, f.name.split(".", 1)[1]), lay)
+    return bytes(buf)
+
+
+def _check_length(data: bytes | bytearray, size: int, what: str) -> None:
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise LayoutError(f"{what} must be bytes, not {type(data).__name__}")
+    if len(data) != size:
+        kind = "short" if len(data) < size else "long"
+        raise LayoutError(f"{what} is {size} bytes; the buffer given is {kind}: {len(data)} bytes")
+
+
+def unpack(data: bytes | bytearray, v: str | int | AbiVersion, word_size: int) -> TmemOp:
+    """Decode exactly one struct tmem_op; the buffer must be exactly sizeof(struct tmem_op)."""
+    lay = layout(v, word_size)
+    _check_length(data, lay.size, f"struct tmem_op ({_where(lay)})")
+    data = bytes(data)
+    cmd = _get(data, lay.op.field("cmd"))
+    pool_id = _get(data, lay.op.field("pool_id"))
+    assert isinstance(cmd, int) and isinstance(pool_id, int)
+    member = member_for(cmd)
+    values = {f.name.split(".", 1)[1]: _get(data, f) for f in lay.member_fields(member)}
+    return TmemOp(cmd, pool_id, MEMBER_TYPES[member](**values))
+
+
+def pack_handle(h: TmemHandle, v: str | int | AbiVersion, word_size: int = 64) -> bytes:
+    lay = layout(v, word_size)
+    buf = bytearray(lay.handle.size)
+    for f in lay.handle.fields:
+        _put(buf, f, getattr(h, f.name), lay)
+    return bytes(buf)
+
+
+def unpack_handle(data: bytes | bytearray, v: str | int | AbiVersion, word_size: int = 64) -> TmemHandle:
+    lay = layout(v, word_size)
+    _check_length(data, lay.handle.size, f"struct tmem_handle ({_where(lay)})")
+    vals = {f.name: _get(bytes(data), f) for f in lay.handle.fields}
+    return TmemHandle(**vals)  # type: ignore[arg-type]
+
+
+def with_fields(op: TmemOp, **changes: object) -> TmemOp:
+    """A copy of `op` with top-level or union-member fields changed."""
+    top = {f.name for f in fields(TmemOp)}
+    outer = {k: v for k, v in changes.items() if k in top}
+    inner = {k: v for k, v in changes.items() if k not in top}
+    new = replace(op, **outer) if outer else op
+    return replace(new, u=replace(new.u, **inner)) if inner else new

@@ -1,0 +1,296 @@
+"""TMEM_CONTROL sub-ops of the reference host: tmem-abi.md section 5, with section 9's fixes.
+
+Every sub-op names its target client in `cli_id` (a domid; 0xFFFF means
+all clients where the sub-op supports it) and, for pool sub-ops, the slot
+in the op's `pool_id`.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING, Callable
+
+from . import codec
+from .abi import CLI_ID_NULL, MAX_POOLS_PER_DOMAIN, PAGE_SIZE, ClientFlag, Errno, Subop
+from .host_state import Client, Key, Page, Pool
+from .layouts import layout
+from .outcomes import ANY_NEGATIVE, ANY_POSITIVE, Outcome, Outcomes, Region, Write
+
+if TYPE_CHECKING:
+    from .host import ReferenceHost
+
+Handler = Callable[["ReferenceHost", str, int, codec.Ctrl, bytes], Outcomes]
+
+
+def _one(what: str, rule: str, ret: int, meaning: str,
+         effect: Callable[[bytes], None] | None = None, writes: tuple[Write, ...] = ()) -> Outcomes:
+    o = Outcome.ret(ret, rule, meaning, effect, writes) if effect else Outcome.ret(ret, rule, meaning,
+                                                                                   writes=writes)
+    return Outcomes(what, rule, [o])
+
+
+def _targets(host: ReferenceHost, c: codec.Ctrl) -> list[Client] | None:
+    """The clients a sub-op acts on: all for 0xFFFF, the named one, or None if it does not exist."""
+    cli = c.cli_id & CLI_ID_NULL
+    if cli == CLI_ID_NULL:
+        return list(host.state.clients.values())
+    client = host.state.clients.get(cli)
+    return None if client is None else [client]
+
+
+def _client(host: ReferenceHost, c: codec.Ctrl) -> Client | None:
+    return host.state.clients.get(c.cli_id & CLI_ID_NULL)
+
+
+def _in_memory(memory: bytes, offset: int, length: int) -> bool:
+    return 0 <= offset and offset + length <= len(memory)
+
+
+def _for_each(rule: str, meaning: str, apply: Callable[[Client, codec.Ctrl], None]) -> Handler:
+    def handler(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+        targets = _targets(host, c)
+        if targets is None:
+            return _one(what, rule, -1, "no such client")
+
+        def effect(_: bytes) -> None:
+            for t in targets:
+                apply(t, c)
+        return _one(what, rule, 0, meaning, effect)
+    return handler
+
+
+def _set(attr: str, value: Callable[[codec.Ctrl], object]) -> Callable[[Client, codec.Ctrl], None]:
+    def apply(client: Client, c: codec.Ctrl) -> None:
+        setattr(client, attr, value(c))
+    return apply
+
+
+def _int32(v: int) -> int:
+    return v - (1 << 32) if v & 0x80000000 else v
+
+
+def _flush(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+    if c.cli_id & CLI_ID_NULL != CLI_ID_NULL:
+        return _one(what, "TMEM-CTRL-003", -1, "FLUSH names one client")
+    return Outcomes(what, "TMEM-CTRL-003", [Outcome(0, ANY_POSITIVE, "TMEM-CTRL-003", "KB flushed")])
+
+
+def _list(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+    rule = "TMEM-CTRL-002"
+    start, end = max(0, c.buf), min(len(memory), c.buf + c.arg1)
+    options = [Outcome(0, 0, rule, "statistics written", regions=(Region(start, max(0, end - start)),))]
+    if _targets(host, c) is None:
+        options.append(Outcome.ret(-1, rule, "no such client"))
+    if not _in_memory(memory, c.buf, c.arg1):
+        options.append(Outcome.ret(-int(Errno.EFAULT), "TMEM-HC-005", "buffer outside memory"))
+    return Outcomes(what, rule, options)
+
+
+def _freeable(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+    return Outcomes(what, "TMEM-CTRL-004", [Outcome(0, ANY_POSITIVE, "TMEM-CTRL-004", "freeable MB")])
+
+
+def _save_begin(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+    client = _client(host, c)
+    if client is None or not client.used_slots():
+        return _one(what, "TMEM-SAVE-001", 0, "nothing to save")
+
+    def begin(_: bytes) -> None:
+        client.was_frozen, client.frozen = client.frozen, True
+        client.live_migrating = c.arg1 != 0
+        client.reported.clear()
+    return _one(what, "TMEM-SAVE-001", 1, "save begun: client frozen", begin)
+
+
+def _constant(rule: str, value: Callable[[ReferenceHost], int], meaning: str) -> Handler:
+    def handler(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+        return _one(what, rule, value(host), meaning)
+    return handler
+
+
+def _client_value(value: Callable[[Client], int], meaning: str) -> Handler:
+    def handler(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+        client = _client(host, c)
+        if client is None:
+            return _one(what, "TMEM-SAVE-003", -1, "no such client")
+        return _one(what, "TMEM-SAVE-003", value(client), meaning)
+    return handler
+
+
+def _reported_as(v: int) -> int:
+    return -2 if v == -1 else v
+
+
+def _pool_of(host: ReferenceHost, c: codec.Ctrl, pool_id: int) -> tuple[Client, Pool] | None:
+    client = _client(host, c)
+    if client is None or not 0 <= pool_id < MAX_POOLS_PER_DOMAIN:
+        return None
+    pool = client.slots[pool_id]
+    return None if pool is None else (client, pool)
+
+
+def _pool_value(rule: str, value: Callable[[ReferenceHost, Pool], int], meaning: str) -> Handler:
+    def handler(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+        found = _pool_of(host, c, pool_id)
+        if found is None:
+            return _one(what, rule, -1, "no such pool")
+        pool = found[1]
+        options = [Outcome.ret(value(host, pool), rule, meaning)]
+        if rule == "TMEM-SAVE-005":
+            # An uncertain page may or may not still be counted.
+            maybe = len(pool.pages) - pool.sure_pages()
+            options = [Outcome(pool.sure_pages(), pool.sure_pages() + maybe, rule, meaning)]
+        return Outcomes(what, rule, options)
+    return handler
+
+
+def _pool_uuid(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+    found = _pool_of(host, c, pool_id)
+    if found is None:
+        return _one(what, "TMEM-SAVE-006", -1, "no such pool")
+    if not _in_memory(memory, c.buf, 16):
+        return _one(what, "TMEM-HC-005", -int(Errno.EFAULT), "buffer outside memory")
+    data = struct.pack("<QQ", *found[1].uuid)
+    return _one(what, "TMEM-SAVE-006", 0, "uuid written", writes=(Write(c.buf, data),))
+
+
+def _next_page(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+    rule = "TMEM-SAVE-007"
+    found = _pool_of(host, c, pool_id)
+    if found is None or found[1].ephemeral:
+        return _one(what, rule, -1, "no persistent pool there")
+    client, pool = found
+    hsize = layout(host.version, 64).handle.size
+    if c.arg1 < PAGE_SIZE + hsize:
+        return _one(what, rule, -int(Errno.ENOMEM), "buffer too small for a handle and a page")
+    if not _in_memory(memory, c.buf, PAGE_SIZE + hsize):
+        return _one(what, "TMEM-HC-005", -int(Errno.EFAULT), "buffer outside memory")
+    reported = client.reported.setdefault(pool_id, set())
+    left = [k for k in pool.pages if k not in reported]
+    options = []
+    for key in left:
+        page = pool.pages[key]
+        handle = codec.pack_handle(codec.TmemHandle(pool_id, key[1], key[0]), host.version)
+        writes = (Write(c.buf, handle), Write(c.buf + hsize, page.data, page.known))
+
+        def report(after: bytes, key: Key = key, page: Page = page) -> None:
+            reported.add(key)
+            start = c.buf + hsize
+            pool.pages[key] = page.learn(after[start:start + PAGE_SIZE], True)
+        options.append(Outcome.ret(1, rule, f"page oid={key[0]} index={key[1]} reported", report, writes))
+    if all(not pool.pages[k].sure for k in left):
+        def end(_: bytes) -> None:
+            for k in left:
+                pool.pages.pop(k, None)
+            client.reported.pop(pool_id, None)
+        options.append(Outcome.ret(-1, rule, "every page reported", end))
+    return Outcomes(what, rule, options)
+
+
+def _next_inv(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+    rule = "TMEM-SAVE-008"
+    client = _client(host, c)
+    if client is None:
+        return _one(what, rule, -1, "no such client")
+    hsize = layout(host.version, 64).handle.size
+    if c.arg1 < hsize:
+        return _one(what, rule, -int(Errno.ENOMEM), "buffer too small for a handle")
+    if not _in_memory(memory, c.buf, hsize):
+        return _one(what, "TMEM-HC-005", -int(Errno.EFAULT), "buffer outside memory")
+    options = []
+    seen = set()
+    for i, (slot, oid, index, _sure) in enumerate(client.invalidated):
+        if (slot, oid, index) in seen:
+            continue
+        seen.add((slot, oid, index))
+        handle = codec.pack_handle(codec.TmemHandle(slot, index, oid), host.version)
+        options.append(Outcome.ret(1, rule, f"invalidated pool {slot} oid={oid} index={index}",
+                                   lambda _m, i=i: client.invalidated.pop(i) and None,
+                                   (Write(c.buf, handle),)))
+    if not any(sure for *_, sure in client.invalidated):
+        options.append(Outcome.ret(0, rule, "end of the invalidated list",
+                                   lambda _m: client.invalidated.clear()))
+    return Outcomes(what, rule, options)
+
+
+def _save_end(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+    client = _client(host, c)
+    if client is None:
+        return _one(what, "TMEM-SAVE-009", -1, "no such client")
+
+    def end(_: bytes) -> None:
+        client.live_migrating = False
+        client.invalidated.clear()
+        client.frozen = client.was_frozen
+        client.reported.clear()
+    return _one(what, "TMEM-SAVE-009", 0, "save ended", end)
+
+
+def _restore_begin(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+    cli = c.cli_id & CLI_ID_NULL
+    if cli == CLI_ID_NULL or cli in host.state.clients:
+        return _one(what, "TMEM-RESTORE-001", -1, "client exists")
+    return _one(what, "TMEM-RESTORE-001", 1, "client created",
+                lambda _m: host.state.clients.setdefault(cli, Client(cli)) and None)
+
+
+def _restore_put(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+    from .host import window_page
+    found = _pool_of(host, c, pool_id)
+    if found is None:
+        return _one(what, "TMEM-RESTORE-003", -1, "no such pool")
+    client, pool = found
+    page = None
+    if _in_memory(memory, c.buf, c.arg1):
+        page = window_page(memory[c.buf:c.buf + c.arg1], 0, 0, c.arg1, client.compress)
+    return host.put_outcomes(what, client, pool_id, pool, (c.oid, c.arg2), page)
+
+
+def _restore_flush(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+    found = _pool_of(host, c, pool_id)
+    if found is None:
+        return _one(what, "TMEM-RESTORE-003", -1, "no such pool")
+    client, pool = found
+    key = (c.oid, c.arg2)
+    return host.flush_outcomes(what, client, pool_id, pool, [key] if key in pool.pages else [])
+
+
+HANDLERS: dict[int, Handler] = {
+    Subop.THAW: _for_each("TMEM-CTRL-001", "thawed", _set("frozen", lambda c: False)),
+    Subop.FREEZE: _for_each("TMEM-CTRL-001", "frozen", _set("frozen", lambda c: True)),
+    Subop.FLUSH: _flush,
+    Subop.DESTROY: _for_each("TMEM-CTRL-001", "thawed", _set("frozen", lambda c: False)),
+    Subop.LIST: _list,
+    Subop.SET_WEIGHT: _for_each("TMEM-CTRL-002", "weight set", _set("weight", lambda c: _int32(c.arg1))),
+    Subop.SET_CAP: _for_each("TMEM-CTRL-002", "cap set", _set("cap", lambda c: _int32(c.arg1))),
+    Subop.SET_COMPRESS: _for_each("TMEM-CTRL-002", "compression set", _set("compress", lambda c: c.arg1 != 0)),
+    Subop.QUERY_FREEABLE_MB: _freeable,
+    Subop.SAVE_BEGIN: _save_begin,
+    Subop.SAVE_GET_VERSION: _constant("TMEM-SAVE-002", lambda h: h.version.spec, "the host's spec version"),
+    Subop.SAVE_GET_MAXPOOLS: _constant("TMEM-SAVE-002", lambda h: MAX_POOLS_PER_DOMAIN, "16"),
+    Subop.SAVE_GET_CLIENT_WEIGHT: _client_value(lambda cl: _reported_as(cl.weight), "weight"),
+    Subop.SAVE_GET_CLIENT_CAP: _client_value(lambda cl: _reported_as(cl.cap), "cap"),
+    Subop.SAVE_GET_CLIENT_FLAGS: _client_value(
+        lambda cl: (ClientFlag.COMPRESS if cl.compress else 0) | (ClientFlag.FROZEN if cl.was_frozen else 0),
+        "client flags"),
+    Subop.SAVE_GET_POOL_FLAGS: _pool_value("TMEM-SAVE-004", lambda h, p: p.flags(h.version.spec),
+                                           "pool flags with the spec version"),
+    Subop.SAVE_GET_POOL_NPAGES: _pool_value("TMEM-SAVE-005", lambda h, p: len(p.pages), "page count"),
+    Subop.SAVE_GET_POOL_UUID: _pool_uuid,
+    Subop.SAVE_GET_NEXT_PAGE: _next_page,
+    Subop.SAVE_GET_NEXT_INV: _next_inv,
+    Subop.SAVE_END: _save_end,
+    Subop.RESTORE_BEGIN: _restore_begin,
+    Subop.RESTORE_PUT_PAGE: _restore_put,
+    Subop.RESTORE_FLUSH_PAGE: _restore_flush,
+}
+
+
+def control_outcomes(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+    handler = HANDLERS.get(c.subop)
+    if handler is None:
+        return Outcomes(what, "TMEM-CTRL-004", [Outcome.ret(-1, "TMEM-CTRL-004", "unassigned sub-op")])
+    return handler(host, what, pool_id, c, memory)
+
+
+__all__ = ["control_outcomes", "HANDLERS", "ANY_NEGATIVE"]

@@ -1,0 +1,40 @@
+"""The suite's one error family.
+
+Every error names the offending value and what was expected, so a user
+who passed a short op buffer, a corrupt save stream or an unknown backend
+reads what to fix, not a traceback.
+"""
+
+from __future__ import annotations
+
+
+class TmemConformanceError(Exception):
+    """Base of every error the suite raises on purpose."""
+
+
+class LayoutError(TmemConformanceError, ValueError):
+    """A buffer or field value does not fit the struct layout it was packed or unpacked with."""
+
+
+class StreamError(TmemConformanceError, ValueError):
+    """A toolstack save/restore stream is truncated, corrupt, or of another tmem version."""
+
+
+class ModelError(TmemConformanceError):
+    """The reference model was asked something that has no meaning (an unknown version, say)."""
+
+
+class UsageError(TmemConformanceError):
+    """A user's request cannot be carried out; the message says how to fix it."""
+
+
+class Violation(TmemConformanceError, AssertionError):
+    """A backend did something the specification does not allow.
+
+    `rule` is the id of the rule broken (see CONFORMANCE.md); `expected`
+    and `observed` say what was allowed and what happened.
+    """
+
+    def __init__(self, rule: str, what: str, expected: str, observed: str) -> None:
+        self.rule, self.what, self.expected, self.observed = rule, what, expected, observed
+        super().__init__(f"rule {rule} violated: {what}: expected {expected}; observed {observed}")

@@ -1,0 +1,128 @@
+"""The documented compatibility matrix, derived from the version table.
+
+Nothing here names a version: a guest kind lists the versions it can
+speak in the order it tries them, a host accepts a set of spec versions,
+and each cell's expectation follows. Adding a version (a v2 host that
+also accepts v1 guests, say) adds rows and columns, not code.
+Source: DESIGN.md and tmem-abi.md section 7.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Mapping
+
+from .cabi import WORD_SIZES
+from .versions import VERSIONS, AbiVersion
+
+
+@dataclass(frozen=True)
+class GuestKind:
+    """A guest kernel's tmem driver: the versions it speaks, most preferred first."""
+
+    name: str
+    speaks: tuple[str, ...]
+    description: str
+
+    @property
+    def native(self) -> str:
+        return self.speaks[0]
+
+
+_GUESTS = (
+    GuestKind("v0", ("v0",), "a Xen 4.0 guest: one-word object ids"),
+    GuestKind("v1", ("v1",), "a Xen 4.1 guest: three-word object ids"),
+    GuestKind("v1+shim", ("v1", "v0"),
+              "a v1 guest with the backward-compatibility shim: tries v1, falls back to v0"),
+)
+GUESTS: Mapping[str, GuestKind] = MappingProxyType({g.name: g for g in _GUESTS})
+
+#: What each expectation means, for reports and CONFORMANCE.md.
+OUTCOMES: Mapping[str, str] = MappingProxyType({
+    "native": "the guest negotiates its own version; tmem works as specified",
+    "via-shim": "the host refuses the guest's version; the shim negotiates an older one, and object ids "
+                "that do not fit are kept by the guest, never truncated or aliased",
+    "graceful-failure": "NEW_POOL returns -EPERM; the guest runs with tmem off and loses nothing",
+    "intact": "the guest's persistent pages arrive at the destination unchanged",
+    "refused": "the move is refused before the destination changes; the source keeps every page",
+})
+
+
+@dataclass(frozen=True)
+class Cell:
+    id: str
+    kind: str  # "pairing" or "migration"
+    word_size: int
+    expected: str
+    guest: str | None = None
+    host: str | None = None
+    source: str | None = None
+    destination: str | None = None
+    negotiated: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"id": self.id, "kind": self.kind}
+        if self.kind == "pairing":
+            out.update(guest=self.guest, host=self.host, negotiated=self.negotiated)
+        else:
+            out.update(source=self.source, destination=self.destination)
+        out.update(word_size=self.word_size, expected=self.expected)
+        return out
+
+
+def negotiate(guest: GuestKind, host: AbiVersion,
+              versions: Mapping[str, AbiVersion] = VERSIONS) -> str | None:
+    """The version a guest ends up speaking to a host, or None when tmem stays off."""
+    for name in guest.speaks:
+        if versions[name].spec in host.accepts:
+            return name
+    return None
+
+
+def expected_pairing(guest: GuestKind, host: AbiVersion,
+                     versions: Mapping[str, AbiVersion] = VERSIONS) -> str:
+    got = negotiate(guest, host, versions)
+    if got is None:
+        return "graceful-failure"
+    return "native" if got == guest.native else "via-shim"
+
+
+def expected_migration(source: AbiVersion, destination: AbiVersion) -> str:
+    return "intact" if source.spec == destination.spec else "refused"
+
+
+def pairing_id(guest: str, word_size: int, host: str) -> str:
+    return f"pair:{guest}:{word_size}:{host}"
+
+
+def migration_id(source: str, destination: str, word_size: int) -> str:
+    return f"mig:{source}:{destination}:{word_size}"
+
+
+def cells(versions: Mapping[str, AbiVersion] = VERSIONS,
+          guests: Mapping[str, GuestKind] = GUESTS) -> tuple[Cell, ...]:
+    """Every cell: guests x word sizes x hosts, then sources x destinations x word sizes."""
+    out: list[Cell] = []
+    for g in guests.values():
+        for ws in WORD_SIZES:
+            for h in versions.values():
+                out.append(Cell(pairing_id(g.name, ws, h.name), "pairing", ws,
+                                expected_pairing(g, h, versions), guest=g.name, host=h.name,
+                                negotiated=negotiate(g, h, versions)))
+    for s in versions.values():
+        for d in versions.values():
+            for ws in WORD_SIZES:
+                out.append(Cell(migration_id(s.name, d.name, ws), "migration", ws,
+                                expected_migration(s, d), source=s.name, destination=d.name))
+    return tuple(out)
+
+
+def cell(cell_id: str, versions: Mapping[str, AbiVersion] = VERSIONS,
+         guests: Mapping[str, GuestKind] = GUESTS) -> Cell:
+    for c in cells(versions, guests):
+        if c.id == cell_id:
+            return c
+    from .errors import ModelError
+    raise ModelError(f"no matrix cell {cell_id!r}; ids look like {pairing_id('v1', 64, 'v0')!r} "
+                     f"or {migration_id('v0', 'v1', 32)!r}")

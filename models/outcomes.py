@@ -1,0 +1,141 @@
+"""Allowed outcomes of one hypercall, and matching an observation to them.
+
+The reference host answers each op with a set of outcomes: a return value
+(or a range of them), what the op may write into the caller's memory, and
+the narrowing of the model's state that follows once a backend is seen to
+choose that outcome. Outcomes with the same return value and the same
+writes never carry different effects: the host merges them first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from .errors import Violation
+
+Effect = Callable[[bytes], None]
+
+
+def _noop(_: bytes) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Write:
+    """Bytes the op must leave at `offset` in the caller's memory; `known` masks the ones that matter."""
+
+    offset: int
+    data: bytes
+    known: bytes | None = None
+
+    @property
+    def end(self) -> int:
+        return self.offset + len(self.data)
+
+    def mismatch(self, after: bytes) -> int | None:
+        """The first offset where `after` disagrees with a known byte, or None."""
+        got = after[self.offset:self.end]
+        if self.known is None:
+            if got == self.data:
+                return None
+            return self.offset + next(i for i, (a, b) in enumerate(zip(got, self.data)) if a != b)
+        for i, (a, b, k) in enumerate(zip(got, self.data, self.known)):
+            if k and a != b:
+                return self.offset + i
+        return None
+
+
+@dataclass(frozen=True)
+class Region:
+    """A span of the caller's memory the op may change arbitrarily (e.g. LIST's text buffer)."""
+
+    offset: int
+    length: int
+
+    @property
+    def end(self) -> int:
+        return self.offset + self.length
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One allowed result: return value in [lo, hi], memory writes, and the model's narrowing."""
+
+    lo: int
+    hi: int
+    rule: str
+    meaning: str
+    writes: tuple[Write, ...] = ()
+    regions: tuple[Region, ...] = ()
+    effect: Effect = field(default=_noop, compare=False, repr=False)
+
+    @classmethod
+    def ret(cls, value: int, rule: str, meaning: str, effect: Effect = _noop,
+            writes: Sequence[Write] = (), regions: Sequence[Region] = ()) -> Outcome:
+        return cls(value, value, rule, meaning, tuple(writes), tuple(regions), effect)
+
+    def admits(self, ret: int) -> bool:
+        return self.lo <= ret <= self.hi
+
+    def describe_ret(self) -> str:
+        if self.lo == self.hi:
+            return str(self.lo)
+        if self.lo <= -(1 << 62):
+            return f"<= {self.hi}"
+        if self.hi >= 1 << 62:
+            return f">= {self.lo}"
+        return f"{self.lo}..{self.hi}"
+
+    def memory_mismatch(self, before: bytes, after: bytes) -> str | None:
+        """Why `after` is not `before` with this outcome's writes, or None if it is."""
+        if len(after) != len(before):
+            return f"the caller's memory changed size from {len(before)} to {len(after)} bytes"
+        for w in self.writes:
+            at = w.mismatch(after)
+            if at is not None:
+                return (f"byte {at} (page {at // 4096}, offset {at % 4096}) is {after[at]:#04x}, "
+                        f"expected {w.data[at - w.offset]:#04x}")
+        spans = sorted([(w.offset, w.end) for w in self.writes] + [(r.offset, r.end) for r in self.regions])
+        pos = 0
+        for start, end in spans + [(len(before), len(before))]:
+            if before[pos:start] != after[pos:start]:
+                at = pos + next(i for i, (a, b) in enumerate(zip(before[pos:start], after[pos:start]))
+                                if a != b)
+                return (f"byte {at} (page {at // 4096}, offset {at % 4096}) changed from "
+                        f"{before[at]:#04x} to {after[at]:#04x}, outside anything the op may write")
+            pos = max(pos, end)
+        return None
+
+
+ANY_NEGATIVE = -(1 << 63)
+ANY_POSITIVE = (1 << 63) - 1
+
+
+@dataclass
+class Outcomes:
+    """The allowed set for one op. `rule` is the one to name when the return value is not allowed."""
+
+    what: str
+    rule: str
+    options: list[Outcome]
+
+    def expected(self) -> str:
+        return " or ".join(f"{o.describe_ret()} ({o.meaning})" for o in self.options)
+
+    def observe(self, ret: int, before: bytes, after: bytes) -> Outcome:
+        """Pick the outcome the backend chose and apply its narrowing; raise Violation if none fits."""
+        by_ret = [o for o in self.options if o.admits(ret)]
+        if not by_ret:
+            raise Violation(self.rule, self.what, self.expected(), f"returned {ret}")
+        reasons = []
+        for o in by_ret:
+            why = o.memory_mismatch(before, after)
+            if why is None:
+                o.effect(after)
+                return o
+            reasons.append((o, why))
+        o, why = reasons[0]
+        rule = o.rule if o.writes or o.regions else "TMEM-HC-006"
+        raise Violation(rule, self.what, f"{o.describe_ret()} ({o.meaning}) with memory to match",
+                        f"returned {ret}, but {why}")

@@ -1,0 +1,66 @@
+"""tmem ABI versions as data.
+
+Each row is one interface revision of the tmem hypercall. Everything that
+differs between v0 (Xen 4.0.0) and v1 (Xen 4.1.0) is a column here, so a
+future revision is one more row and the engine needs no new branch.
+Sources: xen/include/public/tmem.h and xen/common/tmem.c at RELEASE-4.0.0
+and RELEASE-4.1.0; commit b0797898d3 (one-word oid to three words).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Mapping
+
+from .errors import ModelError
+
+
+@dataclass(frozen=True)
+class AbiVersion:
+    """One row of the version table."""
+
+    name: str
+    spec: int
+    xen: str
+    oid_words: int
+    creat_member: str
+    ctrl_oid_field: str
+    gen_oid_field: str
+    reject_flag_bits: int
+    accepts: frozenset[int]
+
+    @property
+    def oid_bits(self) -> int:
+        return 64 * self.oid_words
+
+
+#: TMEM_POOL_PRECOMPRESSED (bit 2) and TMEM_POOL_RESERVED_BITS (0x00ffff00), v1 only.
+_V1_REJECTS = 0x4 | 0x00FFFF00
+
+_ROWS = (
+    AbiVersion(
+        name="v0", spec=0, xen="4.0.0", oid_words=1, creat_member="new",
+        ctrl_oid_field="arg3", gen_oid_field="object", reject_flag_bits=0,
+        accepts=frozenset({0}),
+    ),
+    AbiVersion(
+        name="v1", spec=1, xen="4.1.0", oid_words=3, creat_member="creat",
+        ctrl_oid_field="oid", gen_oid_field="oid", reject_flag_bits=_V1_REJECTS,
+        accepts=frozenset({1}),
+    ),
+)
+
+VERSIONS: Mapping[str, AbiVersion] = MappingProxyType({row.name: row for row in _ROWS})
+BY_SPEC: Mapping[int, AbiVersion] = MappingProxyType({row.spec: row for row in _ROWS})
+
+
+def version(key: str | int | AbiVersion, table: Mapping[str, AbiVersion] = VERSIONS) -> AbiVersion:
+    """Look a version up by name ("v1"), spec number (1) or pass a row through."""
+    if isinstance(key, AbiVersion):
+        return key
+    for row in table.values():
+        if key in (row.name, row.spec):
+            return row
+    known = ", ".join(f"{r.name} (spec {r.spec})" for r in table.values())
+    raise ModelError(f"unknown tmem ABI version {key!r}; known: {known}")
