@@ -69,8 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-#: Commands defined in their own modules add themselves here.
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+def _certify(sub: argparse._SubParsersAction) -> None:
+    from .certify import register
+    register(sub)
+
+
+#: Commands defined in their own modules.
+_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_certify]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

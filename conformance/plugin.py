@@ -1,5 +1,155 @@
-"""pytest plugin (entry point pytest11): hypothesis profiles for the suite."""
+"""pytest plugin (entry point pytest11): certify a backend from any pytest session.
+
+    pytest --tmem-backend=SPEC [--tmem-cells=PATTERN] [--tmem-profile=ci] [-n auto]
+
+adds one test per (matrix cell, state machine) to the session. A violation
+fails its test with the rule id, expected vs observed and the shrunk steps;
+`--tmem-report=FILE.json` writes the per-cell verdicts (under xdist too).
+"""
 
 from __future__ import annotations
 
-from . import profiles  # noqa: F401  (registers dev, ci and thorough)
+import json
+import os
+import time
+import traceback
+from typing import Any, Generator
+
+import pytest
+from hypothesis import settings
+
+from . import profiles
+from .cases import Case, cases_for, select_cells
+from .checked import BackendError
+from .models.errors import TmemConformanceError, Violation
+from .registry import LoadedBackend, load
+from .report import CaseResult, Report
+
+SUITE_DIR = os.path.join(os.path.dirname(__file__), "suite")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("tmem-conformance", "tmem conformance certification")
+    group.addoption("--tmem-backend", metavar="SPEC", default=None,
+                    help="backend to certify: a registered name (e.g. simulator), package.module:attr naming "
+                         "a factory make(abi_version, capacity_pages), or a native library path")
+    group.addoption("--tmem-dest-backend", metavar="SPEC", default=None,
+                    help="backend for migration destinations (default: the same as --tmem-backend)")
+    group.addoption("--tmem-cells", metavar="PATTERN", default=None,
+                    help="comma-separated fnmatch patterns of cell ids, e.g. 'pair:*' or 'mig:v0:*'")
+    group.addoption("--tmem-profile", choices=profiles.PROFILES, default=None,
+                    help="hypothesis profile: dev (quick), ci (deterministic), thorough (exploring)")
+    group.addoption("--tmem-report", metavar="FILE", default=None,
+                    help="write the per-cell verdicts as JSON to FILE")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    profile = config.getoption("--tmem-profile")
+    if profile:
+        settings.load_profile(profile)
+    spec = config.getoption("--tmem-backend")
+    if not spec:
+        if config.getoption("--tmem-report") or config.getoption("--tmem-cells"):
+            raise pytest.UsageError("--tmem-report and --tmem-cells need --tmem-backend=SPEC "
+                                    "(e.g. --tmem-backend=simulator)")
+        return
+    try:
+        backend = load(spec)
+        dest = load(config.getoption("--tmem-dest-backend") or spec)
+        cases = cases_for(config.getoption("--tmem-cells"))
+    except TmemConformanceError as e:
+        raise pytest.UsageError(str(e)) from e
+    config.stash[_STATE] = _State(backend, dest, cases)
+    if SUITE_DIR not in config.args:
+        config.args.append(SUITE_DIR)
+
+
+class _State:
+    def __init__(self, backend: LoadedBackend, dest: LoadedBackend, cases: list[Case]) -> None:
+        self.backend, self.dest, self.cases = backend, dest, cases
+        self.results: list[CaseResult] = []
+        self.started = time.time()
+
+
+_STATE = pytest.StashKey[_State]()
+
+
+def _state(config: pytest.Config) -> _State:
+    try:
+        return config.stash[_STATE]
+    except KeyError:
+        raise pytest.UsageError("the tmem certification tests need --tmem-backend=SPEC") from None
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "tmem_case" in metafunc.fixturenames:
+        cases = _state(metafunc.config).cases
+        metafunc.parametrize("tmem_case", cases, ids=[c.id for c in cases])
+
+
+@pytest.fixture
+def tmem_backend(request: pytest.FixtureRequest) -> LoadedBackend:
+    return _state(request.config).backend
+
+
+@pytest.fixture
+def tmem_dest_backend(request: pytest.FixtureRequest) -> LoadedBackend:
+    return _state(request.config).dest
+
+
+def _find(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    if isinstance(exc, kind):
+        return exc
+    for inner in getattr(exc, "exceptions", ()):
+        found = _find(inner, kind)
+        if found is not None:
+            return found
+    return None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[None, Any, None]:
+    outcome = yield
+    report = outcome.get_result()
+    if call.when != "call" or "tmem_case" not in getattr(item, "fixturenames", ()) or call.excinfo is None:
+        return
+    exc = call.excinfo.value
+    v = _find(exc, Violation)
+    if isinstance(v, Violation):
+        report.user_properties.append(("tmem-violation", json.dumps({
+            "rule": v.rule, "message": str(v), "expected": v.expected, "observed": v.observed,
+            "steps": list(getattr(v, "steps", []))})))
+        return
+    b = _find(exc, BackendError)
+    detail = {"message": str(b or exc), "steps": list(getattr(b, "steps", [])),
+              "traceback": getattr(b, "traceback", "") or "".join(traceback.format_exception(exc))}
+    report.user_properties.append(("tmem-error", json.dumps(detail)))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    props = dict(report.user_properties)
+    if "tmem" not in props or report.when != "call":
+        return
+    info = json.loads(props["tmem"])
+    verdict = "pass" if report.passed else "fail" if "tmem-violation" in props else "error"
+    _RESULTS.append(CaseResult(
+        info["cell"], info["machine"], verdict, report.duration, info["examples"], info["steps"],
+        json.loads(props["tmem-violation"]) if "tmem-violation" in props else None,
+        json.loads(props["tmem-error"]) if "tmem-error" in props else None))
+
+
+_RESULTS: list[CaseResult] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    path = config.getoption("--tmem-report", None)
+    if not path or hasattr(config, "workerinput") or _STATE not in config.stash:
+        return
+    st = config.stash[_STATE]
+    profile = config.getoption("--tmem-profile") or "current"
+    seed = config.getoption("hypothesis_seed", None)
+    report = Report(st.backend.spec, profile, seed if seed is not None else "derandomized"
+                    if settings().derandomize else None,
+                    select_cells(config.getoption("--tmem-cells")), list(_RESULTS), st.dest.spec)
+    report.write(path)

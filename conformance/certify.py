@@ -1,0 +1,112 @@
+"""`tmem-conformance certify`: run every selected cell against a backend and give a verdict per cell.
+
+The cells run as pytest tests through the plugin, in parallel with
+pytest-xdist; the verdicts come back as the plugin's JSON report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from .cases import select_cells
+from .models.errors import UsageError
+from .profiles import PROFILES
+from .registry import load
+
+VERDICT_STYLE = {"pass": "green", "fail": "bold red", "error": "red", "crash": "bold magenta",
+                 "hang": "magenta", "not run": "yellow"}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("certify", help="certify a backend against every cell of the matrix")
+    p.add_argument("--backend", required=True, metavar="NAME|module:attr",
+                   help="a registered backend name, or package.module:attr naming a factory")
+    p.add_argument("--dest-backend", metavar="SPEC", help="backend for migration destinations (default: --backend)")
+    p.add_argument("--cells", metavar="PATTERN", help="comma-separated fnmatch patterns of cell ids")
+    p.add_argument("--profile", choices=PROFILES, default="ci", help="hypothesis profile (default: ci)")
+    p.add_argument("--seed", type=int, help="hypothesis seed (default: derandomized for ci, random otherwise)")
+    p.add_argument("-n", dest="workers", default="auto", metavar="N|auto",
+                   help="parallel workers through pytest-xdist (0: run in this process)")
+    p.add_argument("--report", metavar="FILE.json", help="write the JSON report here")
+    p.add_argument("--quiet", action="store_true", help="only the verdict table")
+    p.set_defaults(func=run)
+
+
+def pytest_args(args: argparse.Namespace, report_path: str) -> list[str]:
+    from .plugin import SUITE_DIR
+    out = [SUITE_DIR, "-c", os.devnull, "--rootdir", SUITE_DIR, "-p", "no:cacheprovider", "-q", "--tb=no",
+           "--no-header", "-rN", "-W", "ignore::pytest.PytestAssertRewriteWarning", f"--tmem-backend={args.backend}", f"--tmem-profile={args.profile}",
+           f"--tmem-report={report_path}"]
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        out += ["-p", "tmem_conformance.plugin", "-p", "xdist.plugin"]
+    if args.dest_backend:
+        out.append(f"--tmem-dest-backend={args.dest_backend}")
+    if args.cells:
+        out.append(f"--tmem-cells={args.cells}")
+    seed = args.seed
+    if seed is None and args.profile != "ci":
+        seed = random.randrange(2**32)
+    if seed is not None:
+        out.append(f"--hypothesis-seed={seed}")
+    if str(args.workers) not in ("0", ""):
+        out += ["-n", str(args.workers)]
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    if str(args.workers) != "auto" and not str(args.workers).isdigit():
+        raise UsageError(f"-n takes a number of workers or 'auto', not {args.workers!r}")
+    load(args.backend)  # a bad spec is a usage error here, before any worker starts
+    if args.dest_backend:
+        load(args.dest_backend)
+    select_cells(args.cells)
+    import pytest
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "report.json")
+        code = pytest.main(pytest_args(args, path))
+        if not os.path.exists(path):
+            raise UsageError(f"the certification run ended with pytest exit code {int(code)} and no report")
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    if args.report:
+        with open(args.report, "w", encoding="utf-8") as f:
+            json.dump(doc, f, indent=2)
+            f.write("\n")
+    print_summary(doc, Console(stderr=False, highlight=False), args.quiet)
+    return 0 if all(c["verdict"] == "pass" for c in doc["cells"]) else 1
+
+
+def print_summary(doc: dict[str, Any], console: Console, quiet: bool = False) -> None:
+    table = Table(title=f"tmem conformance of {doc['backend']} ({doc['profile']} profile)")
+    for col in ("cell", "expected", "verdict", "examples", "steps", "seconds"):
+        table.add_column(col, justify="right" if col in ("examples", "steps", "seconds") else "left")
+    for c in doc["cells"]:
+        style = VERDICT_STYLE.get(c["verdict"], "")
+        table.add_row(c["id"], c["expected"], f"[{style}]{c['verdict']}[/]", str(c["examples"]),
+                      str(c["steps"]), f"{c['seconds']:.2f}")
+    console.print(table)
+    if quiet:
+        return
+    for c in doc["cells"]:
+        for v in c["violations"]:
+            console.print(f"\n[bold red]{c['id']}[/] ({v['machine']}): {v['message']}", markup=True)
+            for step in v["steps"][-12:]:
+                console.print(f"    {step}", markup=False)
+        for e in c["errors"]:
+            console.print(f"\n[red]{c['id']}[/] ({e['machine']}): error: {e['message']}")
+    passed = sum(c["verdict"] == "pass" for c in doc["cells"])
+    console.print(f"\n{passed} of {len(doc['cells'])} cells pass", markup=False)
+
+
+def main_module() -> None:  # pragma: no cover - python -m entry
+    from .cli import main
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""A backend under check: every hypercall is compared with the reference model as it happens.
+
+`CheckedHost` is a HostPort/GuestPort, so the toolstack and the reference
+guests drive a backend through it and every call they make is checked.
+It keeps the step list of the current example; a violation carries it,
+so the shrunk counterexample reads on its own.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+
+from .backend import Backend, BackendFactory
+from .models import codec
+from .models.errors import LayoutError, TmemConformanceError, Violation
+from .models.host import ReferenceHost, describe
+from .models.layouts import layout
+from .models.versions import AbiVersion
+
+
+class BackendError(TmemConformanceError):
+    """The backend raised or returned something that is not a return value: verdict "error"."""
+
+    def __init__(self, message: str, steps: list[str], tb: str = "") -> None:
+        super().__init__(message)
+        self.steps, self.traceback = steps, tb
+
+
+@dataclass
+class StepLog:
+    lines: list[str] = field(default_factory=list)
+
+    def add(self, line: str) -> None:
+        self.lines.append(line)
+
+
+def describe_bytes(op: bytes, v: AbiVersion, word_size: int) -> str:
+    lay = layout(v, word_size)
+    cmd = int.from_bytes(op[:4], "little") if len(op) >= 4 else None
+    if cmd is None or len(op) < lay.needed(cmd):
+        return f"{len(op)}-byte op {op.hex()}"
+    try:
+        text = describe(codec.unpack(bytes(op[:lay.size]).ljust(lay.size, b"\0"), v, word_size))
+    except LayoutError:
+        return f"op {op.hex()}"
+    return text if len(op) == lay.size else f"{text} ({len(op)}-byte buffer)"
+
+
+class CheckedHost:
+    """One backend host and its model, in lock step."""
+
+    def __init__(self, factory: BackendFactory, v: AbiVersion, capacity: int, log: StepLog,
+                 label: str = "host") -> None:
+        self.version, self.label, self.log = v, label, log
+        self.model = ReferenceHost(v, capacity)
+        try:
+            self.backend: Backend = factory(v.spec, capacity)
+        except Exception as e:
+            raise BackendError(f"the backend factory failed for {v.name} with capacity {capacity}: "
+                               f"{type(e).__name__}: {e}", list(log.lines), traceback.format_exc()) from e
+        self.calls = 0
+
+    def hypercall(self, domid: int, word_size: int, op: bytes, memory: bytearray) -> int:
+        before = bytes(memory)
+        what = f"{self.label} ({self.version.name}): dom{domid}/{word_size}-bit " \
+               f"{describe_bytes(op, self.version, word_size)}"
+        try:
+            ret = self.backend.hypercall(domid, word_size, bytes(op), memory)
+        except Exception as e:
+            self.log.add(f"{what} -> raised {type(e).__name__}: {e}")
+            raise BackendError(f"the backend raised {type(e).__name__}: {e} on {what}", list(self.log.lines),
+                               traceback.format_exc()) from e
+        if isinstance(ret, bool) or not isinstance(ret, int):
+            self.log.add(f"{what} -> {ret!r}")
+            raise BackendError(f"the backend returned {ret!r} ({type(ret).__name__}), not an int, on {what}",
+                               list(self.log.lines))
+        self.calls += 1
+        self.log.add(f"{what} -> {ret}")
+        try:
+            self.model.observe(domid, word_size, op, before, ret, bytes(memory))
+        except Violation as v:
+            v.steps = list(self.log.lines)  # type: ignore[attr-defined]
+            raise
+        return ret
+
+    def destroy_domain(self, domid: int) -> None:
+        self.log.add(f"{self.label} ({self.version.name}): destroy dom{domid}")
+        try:
+            self.backend.destroy_domain(domid)
+        except Exception as e:
+            raise BackendError(f"the backend raised {type(e).__name__}: {e} destroying dom{domid}",
+                               list(self.log.lines), traceback.format_exc()) from e
+        self.model.destroy_domain(domid)
+
+    def close(self) -> None:
+        try:
+            self.backend.close()
+        except Exception as e:
+            raise BackendError(f"the backend raised {type(e).__name__}: {e} on close", list(self.log.lines),
+                               traceback.format_exc()) from e
+
+
+def violation(rule: str, what: str, expected: str, observed: str, log: StepLog) -> Violation:
+    """A machine-level violation (not from one hypercall), carrying the steps so far."""
+    v = Violation(rule, what, expected, observed)
+    v.steps = list(log.lines)  # type: ignore[attr-defined]
+    return v

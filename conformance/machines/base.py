@@ -1,0 +1,46 @@
+"""What every state machine shares: a step log, violations that carry it, the cell it runs."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, TypeVar
+
+from hypothesis.stateful import RuleBasedStateMachine
+
+from ..checked import StepLog
+from ..models.errors import Violation
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def logged(fn: F) -> F:
+    """Attach the step log to a violation raised in a rule (a guest's or the machine's own check)."""
+    @functools.wraps(fn)
+    def wrapper(self: CellMachine, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(self, *args, **kwargs)
+        except Violation as v:
+            if not getattr(v, "steps", None):
+                v.steps = list(self.log.lines)  # type: ignore[attr-defined]
+            raise
+    return wrapper  # type: ignore[return-value]
+
+
+class CellMachine(RuleBasedStateMachine):
+    """Counts examples and steps for the certification report."""
+
+    examples = 0
+    steps = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log = StepLog()
+        self.hosts: list[Any] = []
+        type(self).examples += 1
+
+    def step_done(self) -> None:
+        type(self).steps += 1
+
+    def teardown(self) -> None:
+        for h in self.hosts:
+            h.close()

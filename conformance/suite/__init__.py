@@ -1,0 +1,1 @@
+"""The certification tests the plugin adds to a session given --tmem-backend."""

@@ -1,0 +1,38 @@
+"""Object ids, indices and uuids, biased toward the cases that break hosts."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from ..models.abi import U64_ALL_ONES
+
+U32 = st.integers(0, 2**32 - 1)
+U64 = st.integers(0, U64_ALL_ONES)
+LOW_WORDS = st.sampled_from([0, 1, 2, 7, 0x10, 2**32, 2**63, U64_ALL_ONES - 1])
+
+
+def oids(words: int, *, allow_all_ones: bool = True) -> st.SearchStrategy[tuple[int, ...]]:
+    """Small ids, full-width ids, and families that share their low word and differ only above it."""
+    word = st.one_of(st.integers(0, 3), LOW_WORDS, U64)
+    if not allow_all_ones:
+        word = word.filter(lambda w: w != U64_ALL_ONES)
+    small = st.tuples(st.integers(0, 5), *[st.just(0)] * (words - 1))
+    full = st.tuples(*[word] * words)
+    if words == 1:
+        return st.one_of(small, full)
+    sharing_low = st.tuples(st.integers(0, 3), st.integers(0, 2), st.integers(0, 2))
+    return st.one_of(small, sharing_low, full)
+
+
+def wide_filekeys() -> st.SearchStrategy[tuple[int, int, int]]:
+    """192-bit inode keys as a v1 filesystem hands them to cleancache: many fit 64 bits, some do not."""
+    return st.one_of(st.tuples(st.integers(0, 6), st.just(0), st.just(0)),
+                     st.tuples(st.integers(0, 6), st.integers(1, 3), st.integers(0, 2)))
+
+
+INDICES = st.one_of(st.integers(0, 4), st.sampled_from([2**31, 2**32 - 1]))
+
+PRIVATE_UUID = st.just((0, 0))
+ALL_ONES_UUID = st.just((U64_ALL_ONES, U64_ALL_ONES))
+SHARED_UUIDS = st.sampled_from([(1, 1), (1, 2), (0xDEAD, 0xBEEF)])
+UUIDS = st.one_of(PRIVATE_UUID, SHARED_UUIDS, ALL_ONES_UUID, st.tuples(U64, U64))
