@@ -30,7 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("certify", help="certify a backend against every cell of the matrix")
     p.add_argument("--backend", required=True, metavar="NAME|module:attr",
                    help="a registered backend name, or package.module:attr naming a factory")
-    p.add_argument("--dest-backend", metavar="SPEC", help="backend for migration destinations (default: --backend)")
+    p.add_argument("--dest-backend", metavar="SPEC",
+                   help="backend for migration destinations (default: --backend)")
     p.add_argument("--cells", metavar="PATTERN", help="comma-separated fnmatch patterns of cell ids")
     p.add_argument("--profile", choices=PROFILES, default="ci", help="hypothesis profile (default: ci)")
     p.add_argument("--seed", type=int, help="hypothesis seed (default: derandomized for ci, random otherwise)")
@@ -44,7 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def pytest_args(args: argparse.Namespace, report_path: str) -> list[str]:
     from .plugin import SUITE_DIR
     out = [SUITE_DIR, "-c", os.devnull, "--rootdir", SUITE_DIR, "-p", "no:cacheprovider", "-q", "--tb=no",
-           "--no-header", "-rN", "-W", "ignore::pytest.PytestAssertRewriteWarning", f"--tmem-backend={args.backend}", f"--tmem-profile={args.profile}",
+           "--no-header", "-rN", "-W", "ignore::pytest.PytestAssertRewriteWarning",
+           f"--tmem-backend={args.backend}", f"--tmem-profile={args.profile}",
            f"--tmem-report={report_path}"]
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         out += ["-p", "tmem_conformance.plugin", "-p", "xdist.plugin"]

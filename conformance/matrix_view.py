@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Mapping
+from collections.abc import Mapping
 
 from .models.cabi import WORD_SIZES
 from .models.matrix import GUESTS, OUTCOMES, Cell, GuestKind, cells, migration_id, pairing_id

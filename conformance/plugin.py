@@ -13,7 +13,8 @@ import json
 import os
 import time
 import traceback
-from typing import Any, Generator
+from collections.abc import Generator
+from typing import Any
 
 import pytest
 from hypothesis import settings

@@ -18,7 +18,7 @@ def register() -> None:
     settings.register_profile("dev", max_examples=25, stateful_step_count=30, deadline=None,
                               suppress_health_check=_SLOW_OK)
     settings.register_profile("ci", max_examples=40, stateful_step_count=40, deadline=None,
-                              derandomize=True, database=None, print_blob=False,
+                              derandomize=True, database=None, print_blob=False, report_multiple_bugs=False,
                               suppress_health_check=_SLOW_OK)
     settings.register_profile("thorough", max_examples=600, stateful_step_count=120, deadline=None,
                               suppress_health_check=_SLOW_OK,

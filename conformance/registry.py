@@ -11,9 +11,9 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Callable
 
 from .backend import BackendFactory
 from .models.errors import UsageError

@@ -7,9 +7,9 @@ what a version adds or rejects is a column of `versions.VERSIONS`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import IntEnum
 from types import MappingProxyType
-from typing import Mapping
 
 from .versions import AbiVersion, version
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import struct as _struct
 from dataclasses import dataclass, field, fields, replace
-from typing import Union
 
 from .abi import member_for
 from .cabi import Field
@@ -54,7 +53,7 @@ class Gen:
     cmfn: int = 0
 
 
-Member = Union[Creat, Ctrl, Gen]
+Member = Creat | Ctrl | Gen
 MEMBER_TYPES: dict[str, type] = {"creat": Creat, "ctrl": Ctrl, "gen": Gen}
 
 

@@ -8,7 +8,8 @@ in the op's `pool_id`.
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from . import codec
 from .abi import CLI_ID_NULL, MAX_POOLS_PER_DOMAIN, PAGE_SIZE, ClientFlag, Errno, Subop

@@ -12,12 +12,23 @@ that does not exist. Sources: tmem-abi.md sections 1-5 and 9.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from . import codec
 from .abi import (
-    CLI_ID_NULL, DOMID_TOOLSTACK, MAX_AUTH_UUIDS, MAX_GLOBAL_SHARED_POOLS, MAX_POOLS_PER_DOMAIN,
-    PAGE_SIZE, U64_ALL_ONES, Cmd, Errno, PoolFlag, Subop, flags_pageshift_field, flags_spec,
+    CLI_ID_NULL,
+    DOMID_TOOLSTACK,
+    MAX_AUTH_UUIDS,
+    MAX_GLOBAL_SHARED_POOLS,
+    MAX_POOLS_PER_DOMAIN,
+    PAGE_SIZE,
+    U64_ALL_ONES,
+    Cmd,
+    Errno,
+    PoolFlag,
+    Subop,
+    flags_pageshift_field,
+    flags_spec,
 )
 from .control import control_outcomes
 from .errors import ModelError
@@ -251,7 +262,9 @@ class ReferenceHost:
             for ret, fate in path.items():
                 merged[ret] = fate if merged.get(ret, fate) == fate else "maybe"
         rule = "TMEM-PUT-002" if old is not None else "TMEM-PUT-001"
-        if client.frozen and old is None:
+        if old is not None and room and not client.live_migrating and stored is not None:
+            rule = "TMEM-PUT-006"
+        elif client.frozen and old is None:
             rule = "TMEM-PUT-003"
         elif (room or full) and old is None:
             rule = "TMEM-PUT-006"

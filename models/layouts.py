@@ -8,9 +8,9 @@ calls them (v0: `new`, `ctrl.arg3`, `gen.object`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from typing import Iterable
 
 from .cabi import WORD_SIZES, Decl, Field, Struct, _round_up, lay_out_struct, nest
 from .versions import VERSIONS, AbiVersion, version

@@ -9,9 +9,9 @@ Source: DESIGN.md and tmem-abi.md section 7.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
 
 from .cabi import WORD_SIZES
 from .versions import VERSIONS, AbiVersion

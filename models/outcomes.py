@@ -9,8 +9,8 @@ writes never carry different effects: the host merges them first.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 from .errors import Violation
 

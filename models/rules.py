@@ -8,9 +8,9 @@ the suite names one of these ids; CONFORMANCE.md is generated from here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
 
 from .errors import ModelError
 

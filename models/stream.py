@@ -10,11 +10,18 @@ Section 9 of tmem-abi.md: pool flags carry the spec version (367f6be33c).
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .abi import (
-    MAX_POOLS_PER_DOMAIN, PAGE_SIZE, SAVE_ID_TMEM, SAVE_ID_TMEM_EXTRA, U32_ALL_ONES, U64_ALL_ONES,
-    ClientFlag, PoolFlag, flags_spec,
+    MAX_POOLS_PER_DOMAIN,
+    PAGE_SIZE,
+    SAVE_ID_TMEM,
+    SAVE_ID_TMEM_EXTRA,
+    U32_ALL_ONES,
+    U64_ALL_ONES,
+    ClientFlag,
+    PoolFlag,
+    flags_spec,
 )
 from .errors import StreamError
 from .versions import BY_SPEC, AbiVersion

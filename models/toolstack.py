@@ -16,7 +16,13 @@ from typing import Protocol
 
 from . import codec
 from .abi import (
-    DOMID_TOOLSTACK, MAX_POOLS_PER_DOMAIN, PAGE_SIZE, ClientFlag, Cmd, PoolFlag, Subop,
+    DOMID_TOOLSTACK,
+    MAX_POOLS_PER_DOMAIN,
+    PAGE_SIZE,
+    ClientFlag,
+    Cmd,
+    PoolFlag,
+    Subop,
 )
 from .errors import StreamError
 from .layouts import layout

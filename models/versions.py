@@ -9,9 +9,9 @@ and RELEASE-4.1.0; commit b0797898d3 (one-word oid to three words).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
 
 from .errors import ModelError
 

@@ -12,7 +12,7 @@ from .ids import U32, oids
 
 UNKNOWN_CMDS = st.sampled_from([11, 12, 100, 103, 0x7FFFFFFF, 0xFFFFFFFF])
 GEN_CMDS = st.sampled_from([Cmd.PUT_PAGE, Cmd.GET_PAGE, Cmd.FLUSH_PAGE, Cmd.FLUSH_OBJECT, Cmd.READ,
-                            Cmd.WRITE, Cmd.NEW_PAGE, Cmd.XCHG])
+                            Cmd.WRITE, Cmd.NEW_PAGE, Cmd.XCHG, Cmd.DESTROY_POOL])
 BAD_POOL_IDS = st.sampled_from([-(2**31), -1, 16, 17, 255, 2**31 - 1])
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, TypeVar
+from collections import Counter
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from hypothesis.stateful import RuleBasedStateMachine
 
@@ -17,6 +19,10 @@ def logged(fn: F) -> F:
     """Attach the step log to a violation raised in a rule (a guest's or the machine's own check)."""
     @functools.wraps(fn)
     def wrapper(self: CellMachine, *args: Any, **kwargs: Any) -> Any:
+        counts = type(self).__dict__.get("rule_counts")
+        if counts is None:
+            counts = type(self).rule_counts = Counter()
+        counts[fn.__name__] += 1
         try:
             return fn(self, *args, **kwargs)
         except Violation as v:
@@ -31,6 +37,7 @@ class CellMachine(RuleBasedStateMachine):
 
     examples = 0
     steps = 0
+    rule_counts: Counter[str]
 
     def __init__(self) -> None:
         super().__init__()
