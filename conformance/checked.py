@@ -8,11 +8,13 @@ so the shrunk counterexample reads on its own.
 
 from __future__ import annotations
 
+import base64
 import traceback
 from dataclasses import dataclass, field
 
 from .backend import Backend, BackendFactory
 from .models import codec
+from .models.abi import PAGE_SIZE
 from .models.errors import LayoutError, TmemConformanceError, Violation
 from .models.host import ReferenceHost, describe
 from .models.layouts import layout
@@ -29,10 +31,25 @@ class BackendError(TmemConformanceError):
 
 @dataclass
 class StepLog:
+    """The steps of one example: readable lines, and events exact enough to replay them."""
+
     lines: list[str] = field(default_factory=list)
+    events: list[dict[str, object]] = field(default_factory=list)
+    _seen: dict[tuple[str, int], bytes] = field(default_factory=dict, repr=False)
 
     def add(self, line: str) -> None:
         self.lines.append(line)
+
+    def memory_delta(self, host: str, domid: int, memory: bytes) -> dict[str, str]:
+        """The pages of this caller's memory that changed since its last recorded call (base64)."""
+        old = self._seen.get((host, domid), b"")
+        self._seen[(host, domid)] = memory
+        out = {}
+        for i in range(0, len(memory), PAGE_SIZE):
+            page = memory[i:i + PAGE_SIZE]
+            if page != old[i:i + PAGE_SIZE]:
+                out[str(i // PAGE_SIZE)] = base64.b64encode(page).decode("ascii")
+        return out
 
 
 def describe_bytes(op: bytes, v: AbiVersion, word_size: int) -> str:
@@ -54,6 +71,7 @@ class CheckedHost:
                  label: str = "host") -> None:
         self.version, self.label, self.log = v, label, log
         self.model = ReferenceHost(v, capacity)
+        log.events.append({"event": "create", "host": label, "version": v.name, "capacity": capacity})
         try:
             self.backend: Backend = factory(v.spec, capacity)
         except Exception as e:
@@ -63,6 +81,10 @@ class CheckedHost:
 
     def hypercall(self, domid: int, word_size: int, op: bytes, memory: bytearray) -> int:
         before = bytes(memory)
+        event: dict[str, object] = {
+            "event": "hypercall", "host": self.label, "domid": domid, "word_size": word_size, "op": bytes(op).hex(),
+            "memory_size": len(memory), "pages": self.log.memory_delta(self.label, domid, before)}
+        self.log.events.append(event)
         what = f"{self.label} ({self.version.name}): dom{domid}/{word_size}-bit " \
                f"{describe_bytes(op, self.version, word_size)}"
         try:
@@ -76,16 +98,20 @@ class CheckedHost:
             raise BackendError(f"the backend returned {ret!r} ({type(ret).__name__}), not an int, on {what}",
                                list(self.log.lines))
         self.calls += 1
+        event["ret"] = ret
+        self.log.memory_delta(self.label, domid, bytes(memory))
         self.log.add(f"{what} -> {ret}")
         try:
             self.model.observe(domid, word_size, op, before, ret, bytes(memory))
         except Violation as v:
             v.steps = list(self.log.lines)  # type: ignore[attr-defined]
+            v.events = list(self.log.events)  # type: ignore[attr-defined]
             raise
         return ret
 
     def destroy_domain(self, domid: int) -> None:
         self.log.add(f"{self.label} ({self.version.name}): destroy dom{domid}")
+        self.log.events.append({"event": "destroy_domain", "host": self.label, "domid": domid})
         try:
             self.backend.destroy_domain(domid)
         except Exception as e:
@@ -105,4 +131,5 @@ def violation(rule: str, what: str, expected: str, observed: str, log: StepLog) 
     """A machine-level violation (not from one hypercall), carrying the steps so far."""
     v = Violation(rule, what, expected, observed)
     v.steps = list(log.lines)  # type: ignore[attr-defined]
+    v.events = list(log.events)  # type: ignore[attr-defined]
     return v

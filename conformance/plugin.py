@@ -119,7 +119,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     if isinstance(v, Violation):
         report.user_properties.append(("tmem-violation", json.dumps({
             "rule": v.rule, "message": str(v), "expected": v.expected, "observed": v.observed,
-            "steps": list(getattr(v, "steps", []))})))
+            "steps": list(getattr(v, "steps", [])), "replay": list(getattr(v, "events", []))})))
         return
     b = _find(exc, BackendError)
     detail = {"message": str(b or exc), "steps": list(getattr(b, "steps", [])),

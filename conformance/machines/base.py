@@ -28,6 +28,7 @@ def logged(fn: F) -> F:
         except Violation as v:
             if not getattr(v, "steps", None):
                 v.steps = list(self.log.lines)  # type: ignore[attr-defined]
+                v.events = list(self.log.events)  # type: ignore[attr-defined]
             raise
     return wrapper  # type: ignore[return-value]
 
