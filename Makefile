@@ -18,7 +18,7 @@ certify: $(STAMP)
 	$(BIN)/tmem-conformance certify --backend simulator --profile ci -n auto --report certify-simulator.json
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n auto --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check conformance models strategies candidates tests

@@ -28,9 +28,26 @@ class Case:
         return builder(self.cell, factory)
 
 
-def select_cells(pattern: str | None) -> list[Cell]:
-    """Cells whose id matches any comma-separated fnmatch pattern ("pair:*", "mig:v0:*", an exact id)."""
+def parse_shard(shard: str | None) -> tuple[int, int] | None:
+    if not shard:
+        return None
+    i, _, n = shard.partition("/")
+    if not (i.isdigit() and n.isdigit()) or not 1 <= int(i) <= int(n):
+        raise UsageError(f"--shard takes I/N with 1 <= I <= N (e.g. 1/2), not {shard!r}")
+    return int(i), int(n)
+
+
+def select_cells(pattern: str | None, shard: str | None = None) -> list[Cell]:
+    """Cells whose id matches any comma-separated fnmatch pattern ("pair:*", "mig:v0:*", an exact id).
+
+    With a shard I/N, every N-th of those in matrix order, starting at the I-th: N machines
+    given 1/N .. N/N run every cell exactly once.
+    """
     every = list(cells())
+    part = parse_shard(shard)
+    if part is not None:
+        chosen = select_cells(pattern)
+        return [c for k, c in enumerate(chosen) if k % part[1] == part[0] - 1]
     if not pattern:
         return every
     pats = [p.strip() for p in pattern.split(",") if p.strip()]
@@ -41,5 +58,5 @@ def select_cells(pattern: str | None) -> list[Cell]:
     return chosen
 
 
-def cases_for(pattern: str | None) -> list[Case]:
-    return [Case(c, name) for c in select_cells(pattern) for name, _ in MACHINES[c.kind]]
+def cases_for(pattern: str | None, shard: str | None = None) -> list[Case]:
+    return [Case(c, name) for c in select_cells(pattern, shard) for name, _ in MACHINES[c.kind]]

@@ -7,15 +7,20 @@ pytest-xdist; the verdicts come back as the plugin's JSON report.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import random
 import sys
 import tempfile
+import time
 from typing import Any
 
 from rich.console import Console
+from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from .cases import select_cells
 from .models.errors import UsageError
@@ -38,7 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-n", dest="workers", default="auto", metavar="N|auto",
                    help="parallel workers through pytest-xdist (0: run in this process)")
     p.add_argument("--report", metavar="FILE.json", help="write the JSON report here")
-    p.add_argument("--quiet", action="store_true", help="only the verdict table")
+    p.add_argument("--shard", metavar="I/N", help="run only shard I of N (a deterministic 1/N of the cells)")
+    p.add_argument("--quiet", action="store_true",
+                   help="no live display: a line per cell as it finishes, then the verdict table")
     p.set_defaults(func=run)
 
 
@@ -54,6 +61,8 @@ def pytest_args(args: argparse.Namespace, report_path: str) -> list[str]:
         out.append(f"--tmem-dest-backend={args.dest_backend}")
     if args.cells:
         out.append(f"--tmem-cells={args.cells}")
+    if args.shard:
+        out.append(f"--tmem-shard={args.shard}")
     seed = args.seed
     if seed is None and args.profile != "ci":
         seed = random.randrange(2**32)
@@ -70,12 +79,17 @@ def run(args: argparse.Namespace) -> int:
     load(args.backend)  # a bad spec is a usage error here, before any worker starts
     if args.dest_backend:
         load(args.dest_backend)
-    select_cells(args.cells)
+    chosen = select_cells(args.cells, args.shard)
     import pytest
+    console = Console(highlight=False)
+    tracker = ProgressTracker(chosen, console, live=console.is_terminal and not args.quiet)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "report.json")
-        code = pytest.main(pytest_args(args, path))
+        pytest_output = io.StringIO()
+        with tracker, contextlib.redirect_stdout(pytest_output):
+            code = pytest.main(pytest_args(args, path), plugins=[tracker])
         if not os.path.exists(path):
+            sys.stderr.write(pytest_output.getvalue())
             raise UsageError(f"the certification run ended with pytest exit code {int(code)} and no report")
         with open(path, encoding="utf-8") as f:
             doc = json.load(f)
@@ -83,8 +97,81 @@ def run(args: argparse.Namespace) -> int:
         with open(args.report, "w", encoding="utf-8") as f:
             json.dump(doc, f, indent=2)
             f.write("\n")
-    print_summary(doc, Console(stderr=False, highlight=False), args.quiet)
+    print_summary(doc, console, args.quiet)
     return 0 if all(c["verdict"] == "pass" for c in doc["cells"]) else 1
+
+
+class ProgressTracker:
+    """A pytest plugin object: follows the cases as xdist reports them, per cell.
+
+    On a terminal it keeps a live line (cells done / running / failed, examples, elapsed);
+    otherwise, or with --quiet, it prints one plain line per cell as the cell finishes.
+    """
+
+    def __init__(self, cells: list[Any], console: Console, live: bool) -> None:
+        from .machines import MACHINES
+        self.console, self.live_mode = console, live
+        self.expected = {c.id: c.expected for c in cells}
+        self.pending = {c.id: len(MACHINES[c.kind]) for c in cells}
+        self.verdicts: dict[str, list[str]] = {c.id: [] for c in cells}
+        self.examples: dict[str, int] = {c.id: 0 for c in cells}
+        self.running: set[str] = set()
+        self.started = time.monotonic()
+        self.live: Live | None = None
+
+    def __enter__(self) -> ProgressTracker:
+        if self.live_mode:
+            self.live = Live(self.status(), console=self.console, refresh_per_second=4, transient=True)
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.__exit__(None, None, None)
+
+    def status(self) -> Text:
+        done = sum(1 for n in self.pending.values() if n == 0)
+        failed = sum(1 for c, v in self.verdicts.items() if self.pending[c] == 0 and set(v) - {"pass"})
+        return Text(f"cells {done}/{len(self.pending)} done, {len(self.running)} running, {failed} failed; "
+                    f"{sum(self.examples.values())} examples; {time.monotonic() - self.started:.0f}s elapsed")
+
+    @staticmethod
+    def _case(nodeid: str) -> tuple[str, str] | None:
+        if "[" not in nodeid:
+            return None
+        cell, _, machine = nodeid[nodeid.index("[") + 1:-1].rpartition("/")
+        return cell, machine
+
+    def pytest_runtest_logstart(self, nodeid: str, location: object) -> None:
+        case = self._case(nodeid)
+        if case and case[0] in self.pending:
+            self.running.add(case[0])
+            self.refresh()
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        case = self._case(report.nodeid)
+        if not case or case[0] not in self.pending or report.when != "call":
+            return
+        cell = case[0]
+        props = dict(report.user_properties)
+        if "tmem" in props:
+            self.examples[cell] += json.loads(props["tmem"])["examples"]
+        self.verdicts[cell].append("pass" if report.passed else "fail" if "tmem-violation" in props else "error")
+        self.pending[cell] -= 1
+        if self.pending[cell] == 0:
+            self.running.discard(cell)
+            verdict = min(self.verdicts[cell], key=["error", "fail", "pass"].index)
+            line = f"{cell:22} {self.expected[cell]:17} {verdict:6} {self.examples[cell]:6} examples"
+            if self.live is not None:
+                self.live.console.print(Text(line, style=VERDICT_STYLE.get(verdict, "")))
+            else:
+                sys.__stdout__.write(line + "\n")
+                sys.__stdout__.flush()
+        self.refresh()
+
+    def refresh(self) -> None:
+        if self.live is not None:
+            self.live.update(self.status())
 
 
 def print_summary(doc: dict[str, Any], console: Console, quiet: bool = False) -> None:

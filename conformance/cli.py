@@ -74,8 +74,13 @@ def _certify(sub: argparse._SubParsersAction) -> None:
     register(sub)
 
 
+def _reports(sub: argparse._SubParsersAction) -> None:
+    from .report_cli import register
+    register(sub)
+
+
 #: Commands defined in their own modules.
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_certify]
+_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_certify, _reports]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -54,3 +54,14 @@ def render(fmt: str, versions: Mapping[str, AbiVersion] = VERSIONS,
 
 def cell_list(versions: Mapping[str, AbiVersion] = VERSIONS) -> list[Cell]:
     return list(cells(versions))
+
+
+def grid_ids(versions: Mapping[str, AbiVersion] = VERSIONS, guests: Mapping[str, GuestKind] = GUESTS
+             ) -> dict[str, tuple[list[str], list[tuple[str, list[str]]]]]:
+    """Cell ids laid out as the two grids: kind -> (column labels, [(row label, [cell id per column])])."""
+    pair = ([f"{h} host" for h in versions],
+            [(f"{g} guest, {ws}-bit", [pairing_id(g, ws, h) for h in versions]) for g in guests for ws in WORD_SIZES])
+    mig = ([f"{d} host" for d in versions],
+           [(f"{s} host, {ws}-bit guest", [migration_id(s, d, ws) for d in versions])
+            for s in versions for ws in WORD_SIZES])
+    return {"pairing": pair, "migration": mig}

@@ -42,6 +42,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="hypothesis profile: dev (quick), ci (deterministic), thorough (exploring)")
     group.addoption("--tmem-report", metavar="FILE", default=None,
                     help="write the per-cell verdicts as JSON to FILE")
+    group.addoption("--tmem-shard", metavar="I/N", default=None,
+                    help="run only shard I of N (a deterministic 1/N of the selected cells)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -57,7 +59,7 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         backend = load(spec)
         dest = load(config.getoption("--tmem-dest-backend") or spec)
-        cases = cases_for(config.getoption("--tmem-cells"))
+        cases = cases_for(config.getoption("--tmem-cells"), config.getoption("--tmem-shard"))
     except TmemConformanceError as e:
         raise pytest.UsageError(str(e)) from e
     config.stash[_STATE] = _State(backend, dest, cases)
@@ -152,5 +154,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     seed = config.getoption("hypothesis_seed", None)
     report = Report(st.backend.spec, profile, seed if seed is not None else "derandomized"
                     if settings().derandomize else None,
-                    select_cells(config.getoption("--tmem-cells")), list(_RESULTS), st.dest.spec)
+                    select_cells(config.getoption("--tmem-cells"), config.getoption("--tmem-shard")),
+                    list(_RESULTS), st.dest.spec, config.getoption("--tmem-shard"))
     report.write(path)

@@ -1,21 +1,25 @@
-"""The certification report: verdict per cell, built from per-test results.
+"""The certification report: verdict per cell, built from per-test results; loading, checking, merging.
 
-JSON shape: {"suite_version", "backend", "profile", "seed", "cells": [{"id", "kind",
-"expected", "verdict", "examples", "steps", "seconds", "violations": [{"rule",
-"message", "steps"}], "errors": [...]}]}. Verdicts: pass, fail, error, crash, hang.
+The JSON shape is documented by schemas/report.schema.json, shipped in the
+package. A malformed report is refused with the path and the offending
+field; shard reports merge into one, and a cell no shard ran stays
+"not run", never "pass".
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 from typing import Any
 
 from . import __version__
-from .models.matrix import Cell
+from .models.errors import UsageError
+from .models.matrix import Cell, cells
 
 #: Worst first: a cell's verdict is the worst of its machines'.
-VERDICTS = ("crash", "hang", "error", "fail", "pass")
+VERDICTS = ("crash", "hang", "error", "fail", "not run", "pass")
 
 
 @dataclass
@@ -30,6 +34,10 @@ class CaseResult:
     error: dict[str, Any] | None = None
 
 
+def worst(verdicts: list[str]) -> str:
+    return min(verdicts, key=VERDICTS.index) if verdicts else "not run"
+
+
 @dataclass
 class Report:
     backend: str
@@ -38,20 +46,21 @@ class Report:
     cells: list[Cell]
     results: list[CaseResult] = field(default_factory=list)
     destination_backend: str | None = None
+    shard: str | None = None
 
     def cell_entries(self) -> list[dict[str, Any]]:
         out = []
         for c in self.cells:
             mine = [r for r in self.results if r.cell == c.id]
-            verdict = min((r.verdict for r in mine), key=VERDICTS.index) if mine else "not run"
             entry: dict[str, Any] = c.to_json()
             entry.update(
-                verdict=verdict,
+                verdict=worst([r.verdict for r in mine]),
                 machines={r.machine: r.verdict for r in mine},
                 examples=sum(r.examples for r in mine),
                 steps=sum(r.steps for r in mine),
                 seconds=round(sum(r.seconds for r in mine), 3),
-                violations=[dict(r.violation, machine=r.machine) for r in mine if r.violation],
+                violations=[dict(r.violation, machine=r.machine, id=f"{c.id}/{r.machine}")
+                            for r in mine if r.violation],
                 errors=[dict(r.error, machine=r.machine) for r in mine if r.error],
             )
             out.append(entry)
@@ -62,10 +71,83 @@ class Report:
                                "seed": self.seed}
         if self.destination_backend and self.destination_backend != self.backend:
             doc["destination_backend"] = self.destination_backend
+        if self.shard:
+            doc["shard"] = self.shard
         doc["cells"] = self.cell_entries()
         return doc
 
     def write(self, path: str) -> None:
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(self.to_json(), f, indent=2)
-            f.write("\n")
+        write_json(path, self.to_json())
+
+
+def write_json(path: str, doc: dict[str, Any]) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=2)
+        f.write("\n")
+
+
+@cache
+def schema() -> dict[str, Any]:
+    text = resources.files("tmem_conformance").joinpath("schemas/report.schema.json").read_text("utf-8")
+    return dict(json.loads(text))
+
+
+def check(doc: object, where: str) -> dict[str, Any]:
+    """The document if it is a valid report, else a UsageError naming where and what."""
+    import jsonschema
+    validator = jsonschema.Draft202012Validator(schema())
+    errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
+    if errors:
+        e = errors[0]
+        at = "/".join(str(p) for p in e.absolute_path) or "the top level"
+        raise UsageError(f"{where} is not a tmem-conformance report: at {at}: {e.message}")
+    assert isinstance(doc, dict)
+    return doc
+
+
+def load(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except FileNotFoundError:
+        raise UsageError(f"no report at {path!r}") from None
+    except json.JSONDecodeError as e:
+        raise UsageError(f"{path} is not JSON: line {e.lineno} column {e.colno}: {e.msg}") from None
+    return check(doc, path)
+
+
+MUST_AGREE = ("backend", "suite_version", "profile", "seed")
+
+
+def merge(docs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """One report from shard reports; every documented cell appears, "not run" if no shard ran it."""
+    if not docs:
+        raise UsageError("report merge needs at least one report")
+    first_path, first = docs[0]
+    for path, doc in docs[1:]:
+        for key in MUST_AGREE:
+            if doc.get(key) != first.get(key):
+                raise UsageError(f"cannot merge {path} into {first_path}: {key} differs "
+                                 f"({doc.get(key)!r} vs {first.get(key)!r}); shards must come from one "
+                                 f"certification run")
+    by_id: dict[str, dict[str, Any]] = {}
+    for path, doc in docs:
+        for c in doc["cells"]:
+            if c["verdict"] == "not run":
+                continue
+            if c["id"] in by_id:
+                raise UsageError(f"cell {c['id']} appears in more than one report (again in {path}): "
+                                 f"shards must not overlap")
+            by_id[c["id"]] = c
+    out = {k: first[k] for k in ("suite_version", "backend", "profile", "seed")}
+    if "destination_backend" in first:
+        out["destination_backend"] = first["destination_backend"]
+    out["merged_from"] = [p for p, _ in docs]
+    out["cells"] = [by_id.get(c.id) or not_run(c) for c in cells()]
+    return out
+
+
+def not_run(c: Cell) -> dict[str, Any]:
+    entry: dict[str, Any] = c.to_json()
+    entry.update(verdict="not run", machines={}, examples=0, steps=0, seconds=0, violations=[], errors=[])
+    return entry

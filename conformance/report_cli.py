@@ -1,0 +1,89 @@
+"""`tmem-conformance report merge|render` and `tmem-conformance replay`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from . import html, render
+from .models.errors import UsageError
+from .report import check, load, merge, write_json
+
+FORMATS = ("text", "markdown", "html", "junit", "json")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="merge shard reports, or render reports as a matrix")
+    rsub = p.add_subparsers(dest="report_command", metavar="SUBCOMMAND")
+    m = rsub.add_parser("merge", help="merge shard reports of one certification run into one")
+    m.add_argument("reports", nargs="+", metavar="REPORT.json")
+    m.add_argument("-o", "--output", required=True, metavar="FILE.json")
+    m.set_defaults(func=_merge)
+    r = rsub.add_parser("render", help="render one or more reports (several backends side by side)")
+    r.add_argument("reports", nargs="+", metavar="REPORT.json")
+    r.add_argument("--format", choices=FORMATS, default="text")
+    r.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+    r.add_argument("--rules-doc", default="CONFORMANCE.md",
+                   help="where rule links point (default: CONFORMANCE.md beside the report)")
+    r.set_defaults(func=_render)
+    p.set_defaults(func=_report_usage)
+
+    q = sub.add_parser("replay", help="re-run a violation's shrunk steps against a backend")
+    q.add_argument("report", metavar="REPORT.json")
+    q.add_argument("--violation", required=True, metavar="ID",
+                   help="the violation's id (cell/machine, as in the report) or its number")
+    q.add_argument("--backend", required=True, metavar="SPEC", help="the backend to replay against")
+    q.set_defaults(func=_replay)
+
+
+def _report_usage(args: argparse.Namespace) -> int:
+    raise UsageError("report needs a subcommand: `report merge A.json B.json -o all.json` or "
+                     "`report render all.json --format html -o report.html`")
+
+
+def _merge(args: argparse.Namespace) -> int:
+    merged = merge([(p, load(p)) for p in args.reports])
+    check(merged, "the merged report")
+    write_json(args.output, merged)
+    not_run = sum(c["verdict"] == "not run" for c in merged["cells"])
+    print(f"merged {len(args.reports)} reports into {args.output}: {len(merged['cells'])} cells"
+          + (f", {not_run} not run" if not_run else ""))
+    return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    docs: list[dict[str, Any]] = [load(p) for p in args.reports]
+    if args.format == "json":
+        if len(docs) != 1:
+            raise UsageError("--format json renders one report; use `report merge` to combine shards")
+        import json
+        text = json.dumps(docs[0], indent=2) + "\n"
+    elif args.format == "html":
+        text = html.render(docs, args.rules_doc)
+    elif args.format == "markdown":
+        text = render.markdown(docs, args.rules_doc)
+    elif args.format == "junit":
+        text = render.junit(docs)
+    else:
+        text = render.text(docs)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from .registry import load as load_backend
+    from .replay import find_violation, replay
+    violation = find_violation(load(args.report), args.violation)
+    backend = load_backend(args.backend)
+    print(f"replaying {violation['id']} (rule {violation['rule']}) against {backend.spec}")
+    got = replay(violation, backend.factory, print)
+    if got is None:
+        print(f"the steps pass against {backend.spec}: no violation")
+        return 0
+    print(f"reproduced: rule {got.rule} violated")
+    return 1
