@@ -118,6 +118,7 @@ class ProgressTracker:
         self.running: set[str] = set()
         self.started = time.monotonic()
         self.live: Live | None = None
+        self.out = sys.stdout  # pytest's own output is redirected while the run lasts
 
     def __enter__(self) -> ProgressTracker:
         if self.live_mode:
@@ -165,8 +166,8 @@ class ProgressTracker:
             if self.live is not None:
                 self.live.console.print(Text(line, style=VERDICT_STYLE.get(verdict, "")))
             else:
-                sys.__stdout__.write(line + "\n")
-                sys.__stdout__.flush()
+                self.out.write(line + "\n")
+                self.out.flush()
         self.refresh()
 
     def refresh(self) -> None:

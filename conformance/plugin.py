@@ -130,7 +130,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    props = dict(report.user_properties)
+    props: dict[str, Any] = dict(report.user_properties)
     if "tmem" not in props or report.when != "call":
         return
     info = json.loads(props["tmem"])

@@ -147,7 +147,8 @@ def junit(docs: list[dict[str, Any]]) -> str:
             case = ET.SubElement(suite, "testcase", classname=f"tmem.{c['kind']}", name=c["id"],
                                  time=f"{c['seconds']:.3f}")
             if c["verdict"] == "fail":
-                v = c["violations"][0] if c["violations"] else {"rule": "fail", "message": "failed", "steps": []}
+                v: dict[str, Any] = (c["violations"][0] if c["violations"]
+                                     else {"rule": "fail", "message": "failed", "steps": []})
                 node = ET.SubElement(case, "failure", message=v["message"], type=v["rule"])
                 node.text = "\n".join(v["steps"])
             elif c["verdict"] in ("error", "crash", "hang"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import struct as _struct
 from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 from .abi import member_for
 from .cabi import Field
@@ -84,7 +85,7 @@ def _where(lay: OpLayout) -> str:
 
 def _put(buf: bytearray, f: Field, value: object, lay: OpLayout) -> None:
     codec = _codec(f)
-    values = tuple(value) if f.count > 1 or isinstance(value, tuple) else (value,)
+    values: tuple[object, ...] = tuple(value) if isinstance(value, tuple) else (value,)
     if f.count > 1 or isinstance(value, tuple):
         if values == ():
             values = (0,) * f.count
@@ -160,7 +161,7 @@ def unpack_handle(data: bytes | bytearray, v: str | int | AbiVersion, word_size:
 def with_fields(op: TmemOp, **changes: object) -> TmemOp:
     """A copy of `op` with top-level or union-member fields changed."""
     top = {f.name for f in fields(TmemOp)}
-    outer = {k: v for k, v in changes.items() if k in top}
-    inner = {k: v for k, v in changes.items() if k not in top}
+    outer: dict[str, Any] = {k: v for k, v in changes.items() if k in top}
+    inner: dict[str, Any] = {k: v for k, v in changes.items() if k not in top}
     new = replace(op, **outer) if outer else op
     return replace(new, u=replace(new.u, **inner)) if inner else new

@@ -205,8 +205,9 @@ def _next_inv(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memor
             continue
         seen.add((slot, oid, index))
         handle = codec.pack_handle(codec.TmemHandle(slot, index, oid), host.version)
-        options.append(Outcome.ret(1, rule, f"invalidated pool {slot} oid={oid} index={index}",
-                                   lambda _m, i=i: client.invalidated.pop(i) and None,
+        def take(_: bytes, i: int = i) -> None:
+            client.invalidated.pop(i)
+        options.append(Outcome.ret(1, rule, f"invalidated pool {slot} oid={oid} index={index}", take,
                                    (Write(c.buf, handle),)))
     if not any(sure for *_, sure in client.invalidated):
         options.append(Outcome.ret(0, rule, "end of the invalidated list",
@@ -231,8 +232,9 @@ def _restore_begin(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, 
     cli = c.cli_id & CLI_ID_NULL
     if cli == CLI_ID_NULL or cli in host.state.clients:
         return _one(what, "TMEM-RESTORE-001", -1, "client exists")
-    return _one(what, "TMEM-RESTORE-001", 1, "client created",
-                lambda _m: host.state.clients.setdefault(cli, Client(cli)) and None)
+    def create(_: bytes) -> None:
+        host.state.clients.setdefault(cli, Client(cli))
+    return _one(what, "TMEM-RESTORE-001", 1, "client created", create)
 
 
 def _restore_put(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:

@@ -102,8 +102,9 @@ class ReferenceHost:
         result = self._client_op(what, client, op, memory)
         if create:
             # TMEM-HC-007: the client exists from this call on, whatever the result.
-            result.options = [_then(o, lambda _m, c=client: self.state.clients.setdefault(c.domid, c))
-                              for o in result.options]
+            def register(_: bytes, c: Client = client) -> None:
+                self.state.clients.setdefault(c.domid, c)
+            result.options = [_then(o, register) for o in result.options]
         return result
 
     def _client_op(self, what: str, client: Client, op: codec.TmemOp, memory: bytes) -> Outcomes:
@@ -305,8 +306,9 @@ class ReferenceHost:
             options.append(Outcome.ret(neg(Errno.EEMPTY), "TMEM-EPH-001", "every page of the pool dropped",
                                        lambda _m: pool.pages.clear()))
         if page is None or not page.sure:
-            options.append(Outcome.ret(0, "TMEM-GET-002", "miss",
-                                       lambda _m: pool.pages.pop(key, None) and None))
+            def gone(_: bytes) -> None:
+                pool.pages.pop(key, None)
+            options.append(Outcome.ret(0, "TMEM-GET-002", "miss", gone))
         if page is not None:
             exclusive = pool.ephemeral and not pool.shared
             cmfn_ok = 0 <= g.cmfn < len(memory) // PAGE_SIZE

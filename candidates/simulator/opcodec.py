@@ -47,7 +47,7 @@ class Gen(NamedTuple):
     """Every other command; `oid` is `object` (one word) at v0."""
 
     oid: Oid
-    index: int
+    index: int  # type: ignore[assignment]  # the tmem field name; shadows tuple.index
     tmem_offset: int
     pfn_offset: int
     len: int
@@ -81,7 +81,7 @@ class _MemberCodec:
         # uuid and oid are tuples even when they hold one word.
         self.arrays = tuple(f.name.endswith("oid") or f.name.endswith("uuid") for f in member)
 
-    def decode(self, op: bytes) -> tuple[int, int, tuple]:
+    def decode(self, op: bytes) -> tuple[int, int, Creat | Ctrl | Gen]:
         vals = self.codec.unpack_from(op)
         out, i = [], 2
         for n, arr in zip(self.counts, self.arrays, strict=True):

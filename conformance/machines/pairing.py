@@ -25,6 +25,7 @@ SHARED_FS_UUID = (0x5EED, 0xF00D)
 
 def build(cell: Cell, factory: BackendFactory) -> type[CellMachine]:
     assert cell.guest is not None and cell.host is not None
+    guest_kind: str = cell.guest
     v = VERSIONS[cell.host]
     native_words = VERSIONS[cell.guest.split("+")[0]].oid_words
     keys = S.wide_filekeys() if native_words > 1 else st.tuples(st.integers(0, 6))
@@ -35,8 +36,8 @@ def build(cell: Cell, factory: BackendFactory) -> type[CellMachine]:
         def boot(self, capacity: int) -> None:
             self.host = CheckedHost(factory, v, capacity, self.log)
             self.hosts.append(self.host)
-            self.guest = GuestKernel.of(cell.guest, cell.word_size, 1, self.host)
-            self.peer = GuestKernel.of(cell.guest, cell.word_size, 2, self.host)
+            self.guest = GuestKernel.of(guest_kind, cell.word_size, 1, self.host)
+            self.peer = GuestKernel.of(guest_kind, cell.word_size, 2, self.host)
             self.guest.frontswap_init()
             got = self.guest.negotiated.name if self.guest.negotiated else None
             if got != cell.negotiated:
