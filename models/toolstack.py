@@ -11,6 +11,7 @@ the destination as it was (TMEM-STREAM-002, TMEM-STREAM-003).
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -112,13 +113,19 @@ class Toolstack:
     def save_done(self, domid: int) -> None:
         self.control(Subop.SAVE_END, domid)
 
-    def save(self, domid: int, live: bool = False) -> bytes:
-        """The whole tmem part of a save image: b"" when the client has nothing to save."""
+    def save(self, domid: int, live: bool = False, meanwhile: Callable[[], None] | None = None) -> bytes:
+        """The whole tmem part of a save image: b"" when the client has nothing to save.
+
+        `meanwhile` runs between the main block and the extra block: in a live migration the
+        guest keeps running there, and the pages it deletes go into the extra block.
+        """
         if not self.save_begin(domid, live):
             return b""
         try:
             saved = self.save_main(domid)
             data = encode_main(saved)
+            if meanwhile is not None:
+                meanwhile()
             if live:
                 data += encode_extra(SavedClient(saved.version, saved.max_pools, 0, 0, 0,
                                                  invalidated=self.save_extra(domid)))

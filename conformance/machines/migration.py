@@ -19,7 +19,6 @@ from ..models.abi import Subop
 from ..models.errors import StreamError
 from ..models.guests import GuestKernel
 from ..models.matrix import Cell
-from ..models.stream import SavedClient, encode_extra, encode_main
 from ..models.toolstack import Toolstack
 from ..models.versions import VERSIONS
 from .base import CellMachine, logged
@@ -94,25 +93,15 @@ def build(cell: Cell, factory: BackendFactory, dest_factory: BackendFactory | No
 
         # ------------------------------------------------------------ moves
         def save(self, live: bool, churn: list[tuple[int, int, bytes]]) -> bytes:
-            ts = Toolstack(self.here, self.here.version)
-            if not ts.save_begin(GUEST, live):
-                return b""
-            try:
-                saved = ts.save_main(GUEST)
-                data = encode_main(saved)
-                for swap_type, offset, page in churn:  # the guest runs on during a live save
+            def guest_runs_on() -> None:
+                for swap_type, offset, page in churn:
                     if (swap_type, offset) in self.swapped:
                         self.guest.swap_invalidate(swap_type, offset)
                         del self.swapped[(swap_type, offset)]
                     else:
                         self.guest.swap_out(swap_type, offset, page)
                         self.swapped[(swap_type, offset)] = page
-                if live:
-                    data += encode_extra(SavedClient(saved.version, saved.max_pools, 0, 0, 0,
-                                                     invalidated=ts.save_extra(GUEST)))
-            finally:
-                ts.save_done(GUEST)
-            return data
+            return Toolstack(self.here, self.here.version).save(GUEST, live, guest_runs_on)
 
         @rule(live=st.booleans(), churn=st.lists(st.tuples(S.SWAP_TYPES, st.integers(0, 40), S.PAGES),
                                                  max_size=3))
