@@ -43,6 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-n", dest="workers", default="auto", metavar="N|auto",
                    help="parallel workers through pytest-xdist (0: run in this process)")
     p.add_argument("--report", metavar="FILE.json", help="write the JSON report here")
+    p.add_argument("--time-limit", type=float, metavar="SECONDS",
+                   help="a cell's machine still running after this long is a hang (default 900)")
     p.add_argument("--shard", metavar="I/N", help="run only shard I of N (a deterministic 1/N of the cells)")
     p.add_argument("--quiet", action="store_true",
                    help="no live display: a line per cell as it finishes, then the verdict table")
@@ -63,6 +65,8 @@ def pytest_args(args: argparse.Namespace, report_path: str) -> list[str]:
         out.append(f"--tmem-cells={args.cells}")
     if args.shard:
         out.append(f"--tmem-shard={args.shard}")
+    if args.time_limit:
+        out.append(f"--tmem-time-limit={args.time_limit}")
     seed = args.seed
     if seed is None and args.profile != "ci":
         seed = random.randrange(2**32)
@@ -157,11 +161,12 @@ class ProgressTracker:
         props = dict(report.user_properties)
         if "tmem" in props:
             self.examples[cell] += json.loads(props["tmem"])["examples"]
-        self.verdicts[cell].append("pass" if report.passed else "fail" if "tmem-violation" in props else "error")
+        self.verdicts[cell].append("pass" if report.passed else "fail" if "tmem-violation" in props
+                                   else props.get("tmem-died", "error"))
         self.pending[cell] -= 1
         if self.pending[cell] == 0:
             self.running.discard(cell)
-            verdict = min(self.verdicts[cell], key=["error", "fail", "pass"].index)
+            verdict = min(self.verdicts[cell], key=["crash", "hang", "error", "fail", "pass"].index)
             line = f"{cell:22} {self.expected[cell]:17} {verdict:6} {self.examples[cell]:6} examples"
             if self.live is not None:
                 self.live.console.print(Text(line, style=VERDICT_STYLE.get(verdict, "")))

@@ -28,6 +28,17 @@ class BackendError(TmemConformanceError):
         super().__init__(message)
         self.steps, self.traceback = steps, tb
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self), self.steps, self.traceback))
+
+
+class BackendDied(TmemConformanceError):
+    """The backend crashed the process running a cell (verdict "crash") or never returned ("hang")."""
+
+    def __init__(self, verdict: str, message: str) -> None:
+        super().__init__(message)
+        self.verdict = verdict
+
 
 @dataclass
 class StepLog:

@@ -21,12 +21,13 @@ from hypothesis import settings
 
 from . import profiles
 from .cases import Case, cases_for, select_cells
-from .checked import BackendError
+from .checked import BackendDied, BackendError
 from .models.errors import TmemConformanceError, Violation
 from .registry import LoadedBackend, load
 from .report import CaseResult, Report
 
 SUITE_DIR = os.path.join(os.path.dirname(__file__), "suite")
+DEFAULT_TIME_LIMIT = 900.0
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -42,6 +43,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="hypothesis profile: dev (quick), ci (deterministic), thorough (exploring)")
     group.addoption("--tmem-report", metavar="FILE", default=None,
                     help="write the per-cell verdicts as JSON to FILE")
+    group.addoption("--tmem-time-limit", metavar="SECONDS", type=float, default=DEFAULT_TIME_LIMIT,
+                    help=f"a case still running after this long is a hang (default {DEFAULT_TIME_LIMIT:.0f})")
     group.addoption("--tmem-shard", metavar="I/N", default=None,
                     help="run only shard I of N (a deterministic 1/N of the selected cells)")
 
@@ -96,6 +99,11 @@ def tmem_backend(request: pytest.FixtureRequest) -> LoadedBackend:
 
 
 @pytest.fixture
+def tmem_time_limit(request: pytest.FixtureRequest) -> float:
+    return float(request.config.getoption("--tmem-time-limit"))
+
+
+@pytest.fixture
 def tmem_dest_backend(request: pytest.FixtureRequest) -> LoadedBackend:
     return _state(request.config).dest
 
@@ -123,6 +131,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
             "rule": v.rule, "message": str(v), "expected": v.expected, "observed": v.observed,
             "steps": list(getattr(v, "steps", [])), "replay": list(getattr(v, "events", []))})))
         return
+    died = _find(exc, BackendDied)
+    if isinstance(died, BackendDied):
+        report.user_properties.append(("tmem-died", died.verdict))
     b = _find(exc, BackendError)
     detail = {"message": str(b or exc), "steps": list(getattr(b, "steps", [])),
               "traceback": getattr(b, "traceback", "") or "".join(traceback.format_exception(exc))}
@@ -134,7 +145,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if "tmem" not in props or report.when != "call":
         return
     info = json.loads(props["tmem"])
-    verdict = "pass" if report.passed else "fail" if "tmem-violation" in props else "error"
+    verdict = "pass" if report.passed else "fail" if "tmem-violation" in props else props.get("tmem-died", "error")
     _RESULTS.append(CaseResult(
         info["cell"], info["machine"], verdict, report.duration, info["examples"], info["steps"],
         json.loads(props["tmem-violation"]) if "tmem-violation" in props else None,

@@ -38,3 +38,7 @@ class Violation(TmemConformanceError, AssertionError):
     def __init__(self, rule: str, what: str, expected: str, observed: str) -> None:
         self.rule, self.what, self.expected, self.observed = rule, what, expected, observed
         super().__init__(f"rule {rule} violated: {what}: expected {expected}; observed {observed}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickle with the steps attached, so a violation crosses from an isolated child intact."""
+        return (type(self), (self.rule, self.what, self.expected, self.observed), self.__dict__)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+
+from tmem_conformance.candidates import simulator
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,6 +43,34 @@ def test_a_backend_that_raises_is_an_error_and_other_cells_still_run(tmp_path: P
     cells = json.loads(report.read_text())["cells"]
     assert [c["verdict"] for c in cells] == ["error", "error"]
     assert "RuntimeError: backend bug" in cells[0]["errors"][0]["traceback"]
+
+
+class Aborts(Raises):
+    def hypercall(self, domid: int, word_size: int, op: bytes, memory: bytearray) -> int:
+        os.abort()
+
+
+class Hangs(Raises):
+    """The simulator, except that the second guest's first NEW_POOL never returns."""
+
+    def __init__(self, abi_version: int, capacity_pages: int) -> None:
+        self.inner = simulator.make(abi_version, capacity_pages)
+
+    def hypercall(self, domid: int, word_size: int, op: bytes, memory: bytearray) -> int:
+        while op[0] == 1 and domid == 2:
+            time.sleep(0.01)
+        return self.inner.hypercall(domid, word_size, op, memory)
+
+
+def test_crash_and_hang_cost_one_cell_each_and_the_report_is_written(tmp_path: Path) -> None:
+    for backend, verdict in (("Aborts", "crash"), ("Hangs", "hang")):
+        report = tmp_path / f"{verdict}.json"
+        run = certify("--backend", f"tests.test_certify_cli:{backend}", "--cells", "pair:v0:64:v0,mig:v0:v1:64",
+                      "-n", "2", "--time-limit", "5", "--report", str(report))
+        assert run.returncode == 1, run.stdout + run.stderr
+        cells = json.loads(report.read_text())["cells"]
+        assert [c["verdict"] for c in cells] == [verdict, verdict], cells
+        assert {"crash": "SIGABRT", "hang": "did not finish within 5 s"}[verdict] in cells[0]["errors"][0]["message"]
 
 
 @pytest.mark.parametrize(("args", "message"), [

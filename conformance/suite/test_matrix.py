@@ -1,4 +1,9 @@
-"""One test per (matrix cell, state machine), parametrized by the plugin (see plugin.py)."""
+"""One test per (matrix cell, state machine), parametrized by the plugin (see plugin.py).
+
+Each case runs in a forked child with a time limit, so a backend that
+segfaults, aborts or never returns costs one cell ("crash", "hang"), not
+the run.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +14,31 @@ from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from tmem_conformance.cases import Case
+from tmem_conformance.checked import BackendDied
+from tmem_conformance.isolation import run_isolated
 from tmem_conformance.registry import LoadedBackend
 
 
 def test_cell(tmem_case: Case, tmem_backend: LoadedBackend, tmem_dest_backend: LoadedBackend,
-              request: pytest.FixtureRequest) -> None:
+              tmem_time_limit: float, request: pytest.FixtureRequest) -> None:
     machine = tmem_case.build(tmem_backend.factory, tmem_dest_backend.factory)
-    try:
-        run_state_machine_as_test(machine, settings=settings())
-    finally:
-        request.node.user_properties.append(("tmem", json.dumps({
-            "cell": tmem_case.cell.id, "machine": tmem_case.machine,
-            "examples": machine.examples, "steps": machine.steps})))
+    current = settings()
+
+    def run() -> tuple[int, int, BaseException | None]:
+        try:
+            run_state_machine_as_test(machine, settings=current)
+        except Exception as e:  # sent back with the counts; re-raised in the parent
+            return machine.examples, machine.steps, e
+        return machine.examples, machine.steps, None
+
+    result = run_isolated(run, timeout=tmem_time_limit)
+    examples, steps, failure = result.value if result.kind == "ok" else (0, 0, None)
+    request.node.user_properties.append(("tmem", json.dumps({
+        "cell": tmem_case.cell.id, "machine": tmem_case.machine, "examples": examples, "steps": steps})))
+    if result.kind in ("crash", "hang"):
+        raise BackendDied(result.kind, f"{tmem_case.id}: {result.describe()}")
+    if result.kind == "raised":
+        assert result.exception is not None
+        raise result.exception
+    if failure is not None:
+        raise failure

@@ -1,0 +1,209 @@
+"""Run a callable in a forked child with a time limit, so a native backend cannot take the run down.
+
+`run_isolated(fn, timeout)` forks; the child runs `fn()` and sends back
+its return value, or the exception it raised (pickled; if it will not
+pickle, its type name, message and traceback). The parent answers with an
+IsolatedResult of kind
+
+- "ok": `value` is what fn returned;
+- "raised": `exception` is the exception, re-raisable with `unwrap()`;
+- "crash": the child died by a signal (`signal_name`, e.g. SIGSEGV) or
+  exited without sending a result (`exit_status`);
+- "hang": the time limit passed; the child's process group was killed.
+
+POSIX only (os.fork). The child leaves with os._exit, never running the
+parent's atexit handlers or pytest's teardown.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import select
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .models.errors import TmemConformanceError
+
+Kind = Literal["ok", "raised", "crash", "hang"]
+_EXIT_SENT, _EXIT_UNSENDABLE = 0, 3
+
+
+class ChildException(TmemConformanceError):
+    """An exception from the child that could not be pickled: its type name, message and traceback."""
+
+    def __init__(self, type_name: str, message: str, tb: str) -> None:
+        self.type_name, self.message, self.traceback = type_name, message, tb
+        super().__init__(f"{type_name}: {message}")
+
+    def __reduce__(self) -> tuple[type, tuple[str, str, str]]:
+        return (ChildException, (self.type_name, self.message, self.traceback))
+
+
+class IsolationError(TmemConformanceError):
+    """The child crashed or hung: raised by IsolatedResult.unwrap()."""
+
+    def __init__(self, result: IsolatedResult) -> None:
+        self.result = result
+        super().__init__(result.describe())
+
+
+@dataclass(frozen=True)
+class IsolatedResult:
+    kind: Kind
+    value: Any = None
+    exception: BaseException | None = None
+    signal_name: str | None = None
+    exit_status: int | None = None
+    timeout: float | None = None
+    pid: int | None = None
+
+    def describe(self) -> str:
+        if self.kind == "ok":
+            return f"returned {self.value!r}"
+        if self.kind == "raised":
+            return f"raised {type(self.exception).__name__}: {self.exception}"
+        if self.kind == "hang":
+            return f"did not finish within {self.timeout:g} s; its process group was killed"
+        if self.signal_name is not None:
+            return f"crashed: killed by {self.signal_name}"
+        return f"crashed: exited with status {self.exit_status} without a result"
+
+    def unwrap(self) -> Any:
+        """The value; re-raise the child's exception; IsolationError for a crash or hang."""
+        if self.kind == "ok":
+            return self.value
+        if self.kind == "raised":
+            assert self.exception is not None
+            raise self.exception
+        raise IsolationError(self)
+
+
+def _signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+def _payload(fn: Callable[[], object]) -> bytes:
+    """What the child sends: ("ok", value) or ("raised", exception), pickled; a stand-in if that fails."""
+    try:
+        message: tuple[str, object] = ("ok", fn())
+    except BaseException as e:  # noqa: B036 - the child reports everything, KeyboardInterrupt included
+        message = ("raised", e)
+    try:
+        data = pickle.dumps(message)
+        pickle.loads(data)  # an exception that pickles but cannot be rebuilt is unsendable too
+        return data
+    except Exception as e:
+        if message[0] == "ok":
+            stand_in: BaseException = ChildException(
+                "UnpicklableResult", f"fn returned {type(message[1]).__name__}, which cannot be pickled: {e}", "")
+        else:
+            exc = message[1]
+            assert isinstance(exc, BaseException)
+            stand_in = ChildException(type(exc).__name__, str(exc),
+                                      "".join(traceback.format_exception(exc)))
+        return pickle.dumps(("raised", stand_in))
+
+
+def _child(fn: Callable[[], object], w: int) -> None:
+    code = _EXIT_UNSENDABLE
+    try:
+        os.setpgid(0, 0)
+        data = _payload(fn)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(w, view):]
+        code = _EXIT_SENT
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def run_isolated(fn: Callable[[], object], timeout: float) -> IsolatedResult:
+    """Run fn() in a forked child; see the module docstring for the result kinds."""
+    if timeout <= 0:
+        raise ValueError(f"timeout must be more than 0 seconds, not {timeout!r}")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        os.close(r)
+        _child(fn, w)
+    os.close(w)
+    try:
+        os.setpgid(pid, pid)  # also done by the child: whichever runs first
+    except OSError:
+        pass
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                _kill_group(pid)
+                os.waitpid(pid, 0)
+                return IsolatedResult("hang", timeout=timeout, pid=pid)
+            ready, _, _ = select.select([r], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(r, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(r)
+    status = _wait(pid, deadline)
+    if status is None:
+        return IsolatedResult("hang", timeout=timeout, pid=pid)
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        return IsolatedResult("crash", signal_name=_signal_name(sig), pid=pid)
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
+    data = b"".join(chunks)
+    if code != _EXIT_SENT or not data:
+        return IsolatedResult("crash", exit_status=code, pid=pid)
+    try:
+        kind, obj = pickle.loads(data)
+    except Exception as e:
+        return IsolatedResult("raised", exception=ChildException(type(e).__name__,
+                                                                 f"the child's result cannot be read: {e}", ""),
+                              pid=pid)
+    if kind == "ok":
+        return IsolatedResult("ok", value=obj, pid=pid)
+    return IsolatedResult("raised", exception=obj, pid=pid)
+
+
+def _kill_group(pid: int) -> None:
+    """SIGKILL the child's process group (anything it started too), or the child alone."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _wait(pid: int, deadline: float) -> int | None:
+    """The child's wait status once it has closed its pipe; None (and killed) if it outlives the deadline."""
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        if time.monotonic() >= deadline:
+            _kill_group(pid)
+            os.waitpid(pid, 0)
+            return None
+        time.sleep(0.001)
