@@ -50,6 +50,30 @@ def _docs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _header(args: argparse.Namespace) -> int:
+    from .native import header_text
+    sys.stdout.write(header_text())
+    return EXIT_OK
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from . import bench
+    from .registry import load
+    names = args.backend or ["simulator", "ctmem", "cytmem"]
+    factories = {}
+    for name in names:
+        try:
+            factories[name] = load(name).factory
+        except UsageError as e:
+            if args.backend:
+                raise
+            print(f"(skipping {name}: {e})", file=sys.stderr)
+    print(bench.render(bench.run(factories, pages=args.pages, rounds=args.rounds)))
+    if not args.no_rates:
+        print(bench.render_rates(bench.certification_rates(factories)))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tmem-conformance",
                                 description="Conformance suite for the Xen tmem hypercall ABI (v0, v1).")
@@ -64,6 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("docs", help="print CONFORMANCE.md (the matrix and the rule catalogue)")
     sp.add_argument("-o", "--output", help="write to this file instead of standard output")
     sp.set_defaults(func=_docs)
+    sp = sub.add_parser("header", help="print tmem_backend.h, the C ABI a native backend exports")
+    sp.set_defaults(func=_header)
+    sp = sub.add_parser("bench", help="put/get/flush cost per candidate, as multiples of a 4 KiB memcpy")
+    sp.add_argument("--backend", action="append", metavar="SPEC", help="a backend to measure (repeatable)")
+    sp.add_argument("--pages", type=int, default=256)
+    sp.add_argument("--rounds", type=int, default=5)
+    sp.add_argument("--no-rates", action="store_true", help="skip the certification steps-per-second table")
+    sp.set_defaults(func=_bench)
     for register in _EXTRA_COMMANDS:
         register(sub)
     return p

@@ -20,8 +20,18 @@ from .models.errors import UsageError
 
 GROUP = "tmem_conformance.backends"
 
-#: Loaders for specs that are not names or module:attr (a native library path, say).
-SPEC_LOADERS: list[tuple[Callable[[str], bool], Callable[[str], BackendFactory]]] = []
+def _native(spec: str) -> bool:
+    from .native import looks_like_library
+    return looks_like_library(spec)
+
+
+def _load_native(spec: str) -> BackendFactory:
+    from .native import load_library
+    return load_library(spec)
+
+
+#: Loaders for specs that are not names or module:attr: a native library exporting tmem_backend.h.
+SPEC_LOADERS: list[tuple[Callable[[str], bool], Callable[[str], BackendFactory]]] = [(_native, _load_native)]
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from ..models.versions import VERSIONS
 from .base import CellMachine, logged
 
 GUEST, BYSTANDER = 1, 2
+BYSTANDER_PAGES = 2
 
 
 def build(cell: Cell, factory: BackendFactory, dest_factory: BackendFactory | None = None) -> type[CellMachine]:
@@ -35,14 +36,16 @@ def build(cell: Cell, factory: BackendFactory, dest_factory: BackendFactory | No
         @logged
         def boot(self, capacity: int) -> None:
             self.here = CheckedHost(factory, src_v, capacity, self.log, "source")
-            self.there = CheckedHost(dest_factory or factory, dst_v, capacity, self.log, "destination")
+            # The destination also holds the bystander's pages: room for them comes on top.
+            self.there = CheckedHost(dest_factory or factory, dst_v, capacity + BYSTANDER_PAGES, self.log,
+                                     "destination")
             self.hosts += [self.here, self.there]
             self.guest = GuestKernel.of(src_v.name, cell.word_size, GUEST, self.here)
             self.guest.frontswap_init()
             self.guest.cleancache_init_fs("root")
             self.bystander = GuestKernel.of(dst_v.name, 64, BYSTANDER, self.there)
             self.bystander.frontswap_init()
-            self.bystander_pages = {(0, i): bytes([0xB0 + i]) * 4096 for i in range(2)}
+            self.bystander_pages = {(0, i): bytes([0xB0 + i]) * 4096 for i in range(BYSTANDER_PAGES)}
             for (t, o), data in self.bystander_pages.items():
                 self.bystander.swap_out(t, o, data)
             self.swapped: dict[tuple[int, int], bytes] = {}

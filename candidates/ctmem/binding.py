@@ -1,0 +1,168 @@
+"""The one boundary between Python and any implementation of tmem_backend.h.
+
+Both ctmem (compiled into `_ctmem`) and third-party shared libraries are
+driven through the loader's table of function pointers (loader.h), in cffi
+API mode. Every C result is checked here: a library that cannot be
+opened, lacks a symbol, or was built for another TMEM_BACKEND_ABI_VERSION
+raises NativeLoadError naming it; a host that cannot be created raises
+NativeBackendError. No cdata pointer leaves this module.
+"""
+
+from __future__ import annotations
+
+import os
+
+from tmem_conformance.models.errors import TmemConformanceError
+
+from ._ctmem import ffi, lib
+
+#: The tmem_backend.h revision this Python side speaks (the header's TMEM_BACKEND_ABI_VERSION).
+TMEM_BACKEND_ABI_VERSION = 1
+WORD_SIZES = (64, 32)
+_ULONG_MAX = (1 << (8 * ffi.sizeof("unsigned long"))) - 1
+_UINT_MAX = (1 << (8 * ffi.sizeof("unsigned int"))) - 1
+_ERR_LEN = 512
+_BYTES = "unsigned char[]"
+_from_buffer = ffi.from_buffer
+try:
+    _hypercall = lib.tmem_native_hypercall
+    #: Built with TMEM_CTMEM_SANITIZE=1 (AddressSanitizer, UBSan): load it with their runtimes preloaded.
+    SANITIZED = bool(lib.TMEM_CTMEM_SANITIZED)
+except AttributeError as e:  # a module compiled from older declarations than this file's
+    raise ImportError(f"tmem_conformance.candidates.ctmem._ctmem is stale ({e}): reinstall the package "
+                      f"(pip install -e . in a checkout) to rebuild it") from e
+
+
+class NativeLoadError(TmemConformanceError):
+    """A shared library cannot serve as a tmem backend: `reason` says why, `detail` names the culprit."""
+
+    def __init__(self, path: str, reason: str, detail: str) -> None:
+        self.path, self.reason, self.detail = path, reason, detail
+        super().__init__(f"{path}: {reason}: {detail}")
+
+    def __reduce__(self) -> tuple[type, tuple[str, str, str]]:
+        return (NativeLoadError, (self.path, self.reason, self.detail))
+
+
+class NativeBackendError(TmemConformanceError, RuntimeError):
+    """A native host failed outside the hypercall ABI (it could not be created, or is closed)."""
+
+
+class NativeLibrary:
+    """One implementation of tmem_backend.h: ctmem itself, or a library opened with `open`."""
+
+    def __init__(self, handle: object, name: str) -> None:
+        self._lib = handle
+        self.name = name
+
+    @classmethod
+    def builtin(cls) -> NativeLibrary:
+        """ctmem, compiled into this module."""
+        return cls(lib.tmem_native_builtin(), "ctmem")
+
+    @classmethod
+    def open(cls, path: str) -> NativeLibrary:
+        """dlopen() `path` and resolve the five tmem_backend_* functions; check its ABI version."""
+        out = ffi.new("tmem_native_lib **")
+        err = ffi.new("char[]", _ERR_LEN)
+        status = lib.tmem_native_open(os.fsencode(path), out, err, _ERR_LEN)
+        text = ffi.string(err).decode("utf-8", "replace")
+        if status == lib.TMEM_NATIVE_CANNOT_LOAD:
+            raise NativeLoadError(path, "cannot be loaded as a shared library", text)
+        if status == lib.TMEM_NATIVE_MISSING_SYMBOL:
+            raise NativeLoadError(path, "does not export a function tmem_backend.h requires", text)
+        if status != lib.TMEM_NATIVE_OK or out[0] == ffi.NULL:
+            raise NativeLoadError(path, "cannot be loaded", f"loader status {status} (out of memory?)")
+        loaded = cls(ffi.gc(out[0], lib.tmem_native_close), path)
+        found = loaded.abi_version()
+        if found != TMEM_BACKEND_ABI_VERSION:
+            raise NativeLoadError(path, "was built for another version of tmem_backend.h",
+                                  f"its tmem_backend_abi_version() is {found}, this suite speaks "
+                                  f"TMEM_BACKEND_ABI_VERSION {TMEM_BACKEND_ABI_VERSION}")
+        return loaded
+
+    def abi_version(self) -> int:
+        return int(lib.tmem_native_abi_version(self._lib))
+
+    def create(self, abi_version: int, capacity_pages: int, host_class: type[NativeHost] | None = None) -> NativeHost:
+        """tmem_backend_create(); NativeBackendError if it returns NULL."""
+        if not isinstance(capacity_pages, int) or not 0 <= capacity_pages <= _ULONG_MAX:
+            raise ValueError(f"capacity_pages must be an integer in [0, {_ULONG_MAX}], not {capacity_pages!r}")
+        raw = lib.tmem_native_create(self._lib, abi_version, capacity_pages)
+        if raw == ffi.NULL:
+            raise NativeBackendError(f"{self.name}: tmem_backend_create(abi_version={abi_version}, "
+                                     f"capacity_pages={capacity_pages}) returned NULL (unknown tmem "
+                                     f"version, or no memory)")
+        cls = host_class or NativeHost
+        return cls(self, ffi.gc(raw, self._freer()), f"{self.name} (spec {abi_version})")
+
+    def _freer(self):  # type: ignore[no-untyped-def]
+        handle = self._lib
+
+        def free(h: object) -> None:
+            lib.tmem_native_free(handle, h)
+        return free
+
+
+class NativeHost:
+    """One native tmem host behind the Python Backend protocol (README.md)."""
+
+    __slots__ = ("_library", "_lib", "_h", "name")
+
+    def __init__(self, library: NativeLibrary, h: object, name: str) -> None:
+        self._library = library  # keeps the library loaded while the host lives
+        self._lib = library._lib
+        self._h: object | None = h
+        self.name = name
+
+    def hypercall(self, domid: int, word_size: int, op: bytes, memory: bytearray) -> int:
+        """tmem_backend_hypercall(): `memory` is passed in place, the host reads and writes it directly.
+
+        The hot path of every run: no check here that cffi or the C side makes anyway
+        (a closed host's NULL handle, bad types); errors are sorted out on the way out.
+        """
+        try:
+            if word_size == 64 or word_size == 32:
+                return _hypercall(self._lib, self._h, domid, word_size, op, len(op),
+                                  _from_buffer(_BYTES, memory, True), len(memory))
+        except (OverflowError, TypeError, BufferError) as e:
+            raise self._bad_argument(domid, op, memory, e) from e
+        raise ValueError(f"guest word size must be 64 or 32, not {word_size!r}")
+
+    def _bad_argument(self, domid: object, op: object, memory: object, e: Exception) -> Exception:
+        if self._h is None:
+            return NativeBackendError(f"hypercall on {self.name} after close()")
+        if not isinstance(domid, int) or not 0 <= domid <= _UINT_MAX:
+            return ValueError(f"domid must be an integer in [0, {_UINT_MAX}], not {domid!r}")
+        if not isinstance(op, (bytes, bytearray)):
+            return ValueError(f"op must be bytes, not {type(op).__name__}")
+        if not isinstance(memory, bytearray):
+            return ValueError(f"memory must be a writable bytearray, not {type(memory).__name__}")
+        return ValueError(f"bad hypercall argument: {e}")
+
+    def destroy_domain(self, domid: int) -> None:
+        h = self._h
+        if h is None:
+            raise NativeBackendError(f"destroy_domain on {self.name} after close()")
+        if not isinstance(domid, int) or not 0 <= domid <= _UINT_MAX:
+            raise ValueError(f"domid must be an integer in [0, {_UINT_MAX}], not {domid!r}")
+        lib.tmem_native_destroy_domain(self._lib, h, domid)
+
+    def close(self) -> None:
+        """Free the host (tmem_backend_free); later calls do nothing."""
+        h, self._h = self._h, None
+        if h is not None:
+            ffi.release(h)
+
+
+def verify_abi_version() -> None:
+    """Refuse a compiled module built from another tmem_backend.h than this Python side (cf. cryptography)."""
+    built = int(lib.tmem_native_abi_version(lib.tmem_native_builtin()))
+    header = int(lib.TMEM_BACKEND_ABI_VERSION)
+    if built != TMEM_BACKEND_ABI_VERSION or header != TMEM_BACKEND_ABI_VERSION:
+        raise ImportError(
+            f"tmem_conformance.candidates.ctmem._ctmem was built for tmem_backend.h version {built} "
+            f"(header constant {header}), but this Python package expects version "
+            f"{TMEM_BACKEND_ABI_VERSION}: the compiled module is stale. Reinstall the package "
+            f"(pip install --force-reinstall --no-deps tmem-conformance, or pip install -e . in a checkout)."
+        )

@@ -1,0 +1,193 @@
+"""A benchmark of the hypercall path of each candidate, against one 4096-byte memcpy.
+
+Not a timed test: `run()` measures, in this process and this run, the cost
+per op of PUT_PAGE, GET_PAGE and FLUSH_PAGE of whole pages, and of a
+PUT+GET pair, driven as the engine drives a backend: ops packed beforehand
+with models.codec.pack, a bytearray as the guest's memory, and
+backend.hypercall. Each cost is also given as a ratio to one memcpy of
+4096 bytes (ffi.memmove between two buffers of the compiled ctmem module,
+from the same kind of Python loop), measured in the same run. Every figure
+is the best of `rounds`. Target: a PUT+GET pair through ctmem costs at most
+10 memcpys.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from .backend import Backend, BackendFactory
+from .models import codec
+from .models.abi import PAGE_SIZE, Cmd, pool_flags
+from .models.codec import Creat, Gen, TmemOp
+
+Factory = BackendFactory | Callable[[int, int], Backend]
+#: memcpys a PUT+GET pair may cost, per candidate (issues 5 and 6).
+PAIR_TARGETS: Mapping[str, float] = {"ctmem": 10.0, "cytmem": 15.0}
+RATE_CASE = "pair:v1:64:v1/hypercall"
+DOMID, WORD_SIZE, VERSION = 1, 64, "v1"
+_OID = (0x5EED, 0, 0)
+
+
+def _timed(fn: Callable[[], list[Any]]) -> tuple[int, list[Any]]:
+    start = time.perf_counter_ns()
+    out = fn()
+    return time.perf_counter_ns() - start, out
+
+
+def _memcpy_ns(pages: int) -> float:
+    """ns per ffi.memmove of one page, from the same kind of loop as the hypercalls."""
+    from .candidates.ctmem._ctmem import ffi
+
+    src, dst = ffi.new("unsigned char[]", PAGE_SIZE), ffi.new("unsigned char[]", PAGE_SIZE)
+    memmove, size, todo = ffi.memmove, PAGE_SIZE, range(pages)
+    ns, _ = _timed(lambda: [memmove(dst, src, size) for _ in todo])
+    return ns / pages
+
+
+class _Driver:
+    """One candidate host with a persistent pool and the packed ops of `pages` pages."""
+
+    def __init__(self, name: str, factory: Factory, pages: int) -> None:
+        self.name, self.pages = name, pages
+        self.host = factory(1, pages + 1)
+        self.memory = bytearray(2 * PAGE_SIZE)
+        self.memory[:PAGE_SIZE] = bytes(i % 251 for i in range(PAGE_SIZE))
+        new_pool = codec.pack(TmemOp(Cmd.NEW_POOL, 0, Creat((0, 0), pool_flags(persist=True, spec=1), 0)),
+                              VERSION, WORD_SIZE)
+        pool = self.host.hypercall(DOMID, WORD_SIZE, new_pool, self.memory)
+        if pool != 0:
+            raise RuntimeError(f"{name}: NEW_POOL returned {pool}, expected pool 0")
+
+        def ops(cmd: Cmd, cmfn: int) -> list[bytes]:
+            return [codec.pack(TmemOp(cmd, pool, Gen(_OID, i, 0, 0, 0, cmfn)), VERSION, WORD_SIZE)
+                    for i in range(pages)]
+        self.puts, self.gets, self.flushes = ops(Cmd.PUT_PAGE, 0), ops(Cmd.GET_PAGE, 1), ops(Cmd.FLUSH_PAGE, 0)
+
+    def _run(self, op_list: Sequence[bytes], what: str) -> int:
+        hc, memory = self.host.hypercall, self.memory
+        ns, rets = _timed(lambda: [hc(DOMID, WORD_SIZE, op, memory) for op in op_list])
+        self._check(rets, what)
+        return ns
+
+    def _pairs(self) -> int:
+        hc, memory = self.host.hypercall, self.memory
+        pairs = list(zip(self.puts, self.gets))
+        ns, rets = _timed(lambda: [(hc(DOMID, WORD_SIZE, p, memory), hc(DOMID, WORD_SIZE, g, memory))
+                                   for p, g in pairs])
+        self._check([r for pair in rets for r in pair], "PUT+GET")
+        return ns
+
+    def _check(self, rets: list[Any], what: str) -> None:
+        bad = [r for r in rets if r != 1]
+        if bad:
+            raise RuntimeError(f"{self.name}: {what} returned {bad[0]!r} during the benchmark, expected 1")
+
+    def round(self) -> dict[str, float]:
+        """One round: put every page, get every page, flush every page, then put+get pairs."""
+        n = self.pages
+        out = {"PUT_PAGE": self._run(self.puts, "PUT_PAGE") / n, "GET_PAGE": self._run(self.gets, "GET_PAGE") / n,
+               "FLUSH_PAGE": self._run(self.flushes, "FLUSH_PAGE") / n, "PUT+GET pair": self._pairs() / n}
+        self._run(self.flushes, "FLUSH_PAGE")
+        if self.memory[PAGE_SIZE:] != self.memory[:PAGE_SIZE]:
+            raise RuntimeError(f"{self.name}: GET_PAGE did not copy the page put")
+        return out
+
+
+def run(candidates: Mapping[str, Factory], pages: int = 256, rounds: int = 5) -> list[dict[str, Any]]:
+    """Rows of {candidate, op, ns, memcpys, memcpy_ns[, target, holds]}: the best of `rounds` each."""
+    if pages < 1 or rounds < 1:
+        raise ValueError(f"pages and rounds must be 1 or more, not {pages} and {rounds}")
+    drivers = [_Driver(name, factory, pages) for name, factory in candidates.items()]
+    best: dict[tuple[str, str], float] = {}
+    memcpy = float("inf")
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(rounds):
+            memcpy = min(memcpy, _memcpy_ns(pages))
+            for d in drivers:
+                for op, ns in d.round().items():
+                    best[(d.name, op)] = min(best.get((d.name, op), float("inf")), ns)
+    finally:
+        if enabled:
+            gc.enable()
+        for d in drivers:
+            d.host.close()
+    rows: list[dict[str, Any]] = [{"candidate": "(baseline)", "op": "memcpy 4096 B (ffi.memmove)",
+                                   "ns": memcpy, "memcpys": 1.0, "memcpy_ns": memcpy}]
+    for (name, op), ns in best.items():
+        row: dict[str, Any] = {"candidate": name, "op": op, "ns": ns, "memcpys": ns / memcpy, "memcpy_ns": memcpy}
+        if op == "PUT+GET pair" and name in PAIR_TARGETS:
+            row.update(target=PAIR_TARGETS[name], holds=ns / memcpy <= PAIR_TARGETS[name])
+        rows.append(row)
+    return rows
+
+
+def certification_rates(candidates: Mapping[str, Factory], case_id: str = RATE_CASE) -> list[dict[str, Any]]:
+    """Certification steps per second per candidate: one case of the matrix under the ci profile."""
+    from hypothesis import settings
+    from hypothesis.stateful import run_state_machine_as_test
+
+    from . import profiles  # noqa: F401  (registers the profiles)
+    from .cases import cases_for
+
+    cell, _, machine_name = case_id.rpartition("/")
+    case = next(c for c in cases_for(cell) if c.machine == machine_name)
+    rows = []
+    for name, factory in candidates.items():
+        machine = case.build(factory)  # type: ignore[arg-type]
+        start = time.perf_counter()
+        run_state_machine_as_test(machine, settings=settings(settings.get_profile("ci")))
+        seconds = time.perf_counter() - start
+        rows.append({"candidate": name, "case": case_id, "steps": machine.steps, "examples": machine.examples,
+                     "seconds": seconds, "steps_per_second": machine.steps / seconds})
+    return rows
+
+
+def render_rates(rows: list[dict[str, Any]]) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"certification speed, ci profile, case {rows[0]['case'] if rows else RATE_CASE}")
+    for col in ("candidate", "examples", "hypercall steps", "seconds", "steps/s"):
+        table.add_column(col, justify="left" if col == "candidate" else "right")
+    for r in rows:
+        table.add_row(r["candidate"], str(r["examples"]), str(r["steps"]), f"{r['seconds']:.2f}",
+                      f"{r['steps_per_second']:.0f}")
+    out = io.StringIO()
+    Console(file=out, width=110, highlight=False).print(table)
+    return out.getvalue()
+
+
+def render(rows: list[dict[str, Any]]) -> str:
+    """The rows as a small table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="tmem hypercall cost per op (best of rounds), against one 4096-byte memcpy")
+    for col in ("candidate", "op", "ns/op", "memcpys", "target"):
+        table.add_column(col, justify="right" if col in ("ns/op", "memcpys") else "left")
+    for r in rows:
+        target = ""
+        if "target" in r:
+            target = f"<= {r['target']:g}: {'holds' if r['holds'] else 'MISSED'}"
+        table.add_row(r["candidate"], r["op"], f"{r['ns']:.0f}", f"{r['memcpys']:.2f}", target)
+    out = io.StringIO()
+    Console(file=out, width=110, highlight=False).print(table)
+    return out.getvalue()
+
+
+def main() -> None:  # pragma: no cover - python -m tmem_conformance.bench
+    from .registry import load
+
+    candidates = {name: load(name).factory for name in ("simulator", "ctmem", "cytmem")}
+    print(render(run(candidates)))
+    print(render_rates(certification_rates(candidates)))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

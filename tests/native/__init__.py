@@ -1,0 +1,1 @@
+"""Native shared libraries for the tests: faulty backends, and ctmem built as an implementer would."""

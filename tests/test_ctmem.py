@@ -1,0 +1,222 @@
+"""ctmem, the C host: its compiled module, its binding, its build, and its own data structures.
+
+This file imports the compiled module directly, so a run without it fails
+here instead of passing on another candidate (house rule 4). Worked
+examples shared with every candidate are in test_ctmem_examples.py.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tmem_conformance.candidates import ctmem
+from tmem_conformance.candidates.ctmem import _ctmem, binding
+from tmem_conformance.models import codec
+from tmem_conformance.models.codec import Creat, Ctrl, Gen, TmemOp
+
+CTMEM = Path(__file__).resolve().parents[1] / "candidates" / "ctmem"
+PAGE = 4096
+NEW_POOL, PUT, GET, FLUSH_PAGE, FLUSH_OBJECT, CONTROL = 1, 4, 5, 6, 7, 0
+SAVE_GET_POOL_NPAGES, SAVE_GET_NEXT_PAGE, SAVE_GET_POOL_FLAGS = 17, 19, 16
+V1_SPEC, PERSIST = 0x01000000, 0x1
+ENOMEM, EEMPTY = -12, -1001
+
+
+def _op(cmd: int, pool_id: int, u: object, v: str = "v1", ws: int = 64) -> bytes:
+    return codec.pack(TmemOp(cmd, pool_id, u), v, ws)  # type: ignore[arg-type]
+
+
+def _pattern(seed: int) -> bytes:
+    return bytes((seed * 7 + i) % 253 for i in range(PAGE))
+
+
+# ---------------------------------------------------------------- the compiled module and its binding
+
+def test_the_compiled_module_is_the_one_in_use() -> None:
+    assert _ctmem.lib.tmem_backend_abi_version() == binding.TMEM_BACKEND_ABI_VERSION == 1
+    assert _ctmem.lib.TMEM_BACKEND_ABI_VERSION == 1
+    host = ctmem.make(1, 4)
+    assert isinstance(host, ctmem.CtmemHost)
+    host.close()
+
+
+def test_a_stale_compiled_module_is_refused_naming_both_versions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(binding, "TMEM_BACKEND_ABI_VERSION", 2)
+    with pytest.raises(ImportError, match=r"built for tmem_backend.h version 1 .* expects version 2"):
+        binding.verify_abi_version()
+
+
+def test_close_is_idempotent_and_final() -> None:
+    host = ctmem.make("v0", 4)
+    host.close()
+    host.close()
+    with pytest.raises(ctmem.NativeBackendError, match="after close"):
+        host.hypercall(1, 64, _op(NEW_POOL, 0, Creat((0, 0), 0, 0), "v0"), bytearray(PAGE))
+    with pytest.raises(ctmem.NativeBackendError, match="after close"):
+        host.destroy_domain(1)
+
+
+@pytest.mark.parametrize("args,match", [
+    ((1, 16, b"\0" * 56, bytearray(PAGE)), "word size must be 64 or 32, not 16"),
+    ((-1, 64, b"\0" * 56, bytearray(PAGE)), "domid must be an integer"),
+    ((1, 64, b"\0" * 56, bytes(PAGE)), "memory must be a writable bytearray"),
+    ((1, 64, "op", bytearray(PAGE)), "op must be bytes"),
+])
+def test_bad_arguments_are_value_errors(args: tuple, match: str) -> None:
+    host = ctmem.make(1, 4)
+    with pytest.raises(ValueError, match=match):
+        host.hypercall(*args)
+    host.close()
+
+
+@pytest.mark.parametrize("capacity", [-1, 1 << 64, 2.0])
+def test_bad_capacity_is_a_value_error(capacity: object) -> None:
+    with pytest.raises(ValueError, match="capacity_pages"):
+        ctmem.make(1, capacity)  # type: ignore[arg-type]
+
+
+def test_the_host_writes_the_callers_memory_in_place() -> None:
+    host = ctmem.make(1, 4)
+    memory = bytearray(2 * PAGE)
+    memory[:PAGE] = _pattern(1)
+    host.hypercall(1, 64, _op(NEW_POOL, 0, Creat((0, 0), V1_SPEC | PERSIST, 0)), memory)
+    host.hypercall(1, 64, _op(PUT, 0, Gen((1, 2, 3), 4, 0, 0, 0, 0)), memory)
+    view = memoryview(memory)[PAGE:]  # the same buffer: a copy would not see the write
+    assert host.hypercall(1, 64, _op(GET, 0, Gen((1, 2, 3), 4, 0, 0, 0, 1)), memory) == 1
+    assert bytes(view) == _pattern(1)
+    view.release()
+    host.close()
+
+
+# ---------------------------------------------------------------- the C sources
+
+@pytest.mark.parametrize("std", ["-std=c11"])
+def test_the_c_sources_compile_without_warnings(std: str, tmp_path: Path) -> None:
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        pytest.fail("gcc is needed to check ctmem's C sources (apt-get install -y gcc)")
+    sources = sorted((CTMEM / "host").glob("*.c")) + [CTMEM / "loader.c"]
+    assert len(sources) >= 6
+    for src in sources:
+        cmd = [gcc, std, "-Wall", "-Wextra", "-Wpedantic", "-Wshadow", "-Wstrict-prototypes",
+               "-Wmissing-prototypes", "-Werror", "-O2", f"-I{CTMEM}", "-c", str(src), "-o",
+               str(tmp_path / (src.stem + ".o"))]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        assert done.returncode == 0, f"$ {' '.join(cmd)}\n{done.stderr}"
+
+
+# ---------------------------------------------------------------- ctmem's own decisions and structures
+
+def test_lru_eviction_drops_the_least_recently_used_ephemeral_page() -> None:
+    # ctmem's decision (any choice is allowed, TMEM-EPH-001): a new page evicts the LRU ephemeral page.
+    host = ctmem.make(1, 2)
+    memory = bytearray(2 * PAGE)
+    host.hypercall(1, 64, _op(NEW_POOL, 0, Creat((0, 0), V1_SPEC, 0)), memory)  # private ephemeral
+    for index in (1, 2, 3):
+        memory[:PAGE] = _pattern(index)
+        assert host.hypercall(1, 64, _op(PUT, 0, Gen((9, 0, 0), index, 0, 0, 0, 0)), memory) == 1
+    assert host.hypercall(1, 64, _op(GET, 0, Gen((9, 0, 0), 1, 0, 0, 0, 1)), memory) == 0
+    assert host.hypercall(1, 64, _op(GET, 0, Gen((9, 0, 0), 2, 0, 0, 0, 1)), memory) == 1
+    assert memory[PAGE:] == _pattern(2)
+    host.close()
+
+
+def test_persistent_pages_are_never_evicted() -> None:
+    host = ctmem.make(0, 3)
+    memory = bytearray(2 * PAGE)
+    assert host.hypercall(1, 64, _op(NEW_POOL, 0, Creat((0, 0), PERSIST, 0), "v0"), memory) == 0
+    for index in range(3):
+        assert host.hypercall(1, 64, _op(PUT, 0, Gen((5,), index, 0, 0, 0, 0), "v0"), memory) == 1
+    assert host.hypercall(1, 64, _op(PUT, 0, Gen((5,), 3, 0, 0, 0, 0), "v0"), memory) == ENOMEM
+    npages = _op(CONTROL, 0, Ctrl(SAVE_GET_POOL_NPAGES, 1, 0, 0, (0,), 0), "v0")
+    assert host.hypercall(0, 64, npages, bytearray(PAGE)) == 3
+    host.close()
+
+
+OPS = st.lists(st.tuples(
+    st.sampled_from(["put", "get", "flush", "flush_object"]),
+    st.tuples(st.integers(0, 40), st.sampled_from([0, 1, 1 << 63]), st.integers(0, 2)),  # oid
+    st.one_of(st.integers(0, 64), st.integers(0, 2**32 - 1)),  # index: dense and sparse
+    st.integers(0, 255)), max_size=300)
+
+
+@settings(max_examples=60)
+@given(OPS)
+def test_pool_objects_and_pages_against_a_dict(ops: list[tuple[str, tuple[int, int, int], int, int]]) -> None:
+    """Object hash table growth, sorted page arrays and flushes, checked against a plain dict."""
+    host = ctmem.make(1, 10_000)
+    memory = bytearray(2 * PAGE)
+    assert host.hypercall(1, 64, _op(NEW_POOL, 0, Creat((0, 0), V1_SPEC | PERSIST, 0)), memory) == 0
+    stored: dict[tuple[tuple[int, int, int], int], int] = {}
+    for what, oid, index, seed in ops:
+        gen = Gen(oid, index, 0, 0, 0, 0)
+        if what == "put":
+            memory[:PAGE] = bytes([seed]) * PAGE
+            assert host.hypercall(1, 64, _op(PUT, 0, gen), memory) == 1
+            stored[(oid, index)] = seed
+        elif what == "get":
+            memory[PAGE:] = bytes(PAGE)
+            ret = host.hypercall(1, 64, _op(GET, 0, Gen(oid, index, 0, 0, 0, 1)), memory)
+            if not stored:
+                assert ret == EEMPTY
+            elif (oid, index) in stored:
+                assert ret == 1 and memory[PAGE:] == bytes([stored[(oid, index)]]) * PAGE
+            else:
+                assert ret == 0 and memory[PAGE:] == bytes(PAGE)
+        elif what == "flush":
+            assert host.hypercall(1, 64, _op(FLUSH_PAGE, 0, gen), memory) == 1
+            stored.pop((oid, index), None)
+        else:
+            assert host.hypercall(1, 64, _op(FLUSH_OBJECT, 0, gen), memory) == 1
+            stored = {k: v for k, v in stored.items() if k[0] != oid}
+    npages = _op(CONTROL, 0, Ctrl(SAVE_GET_POOL_NPAGES, 1, 0, 0, (0, 0, 0), 0))
+    assert host.hypercall(0, 64, npages, memory) == len(stored)
+    host.close()
+
+
+def test_save_iteration_over_many_objects_reports_each_page_once() -> None:
+    host = ctmem.make(1, 5000)
+    memory = bytearray(2 * PAGE)
+    assert host.hypercall(1, 64, _op(NEW_POOL, 0, Creat((0, 0), V1_SPEC | PERSIST, 0)), memory) == 0
+    keys = {((o, o * 3, 0), i * 977) for o in range(300) for i in range(5)}
+    for oid, index in keys:
+        assert host.hypercall(1, 64, _op(PUT, 0, Gen(oid, index, 0, 0, 0, 0)), memory) == 1
+    buf = bytearray(PAGE + 32 + PAGE)
+    seen = []
+    next_page = _op(CONTROL, 0, Ctrl(SAVE_GET_NEXT_PAGE, 1, len(buf), 0, (0, 0, 0), 0))
+    while (ret := host.hypercall(0, 64, next_page, buf)) == 1:
+        h = codec.unpack_handle(bytes(buf[:32]), "v1")
+        seen.append((h.oid, h.index))
+    assert ret == -1
+    assert sorted(seen) == sorted(keys)
+    host.close()
+
+
+# ---------------------------------------------------------------- the benchmark (run, not timed)
+
+def test_bench_runs_and_renders_without_timing_anything() -> None:
+    from tmem_conformance import bench
+
+    rows = bench.run({"ctmem": ctmem.make}, pages=4, rounds=1)
+    ops = [(r["candidate"], r["op"]) for r in rows]
+    assert ops == [("(baseline)", "memcpy 4096 B (ffi.memmove)"), ("ctmem", "PUT_PAGE"), ("ctmem", "GET_PAGE"),
+                   ("ctmem", "FLUSH_PAGE"), ("ctmem", "PUT+GET pair")]
+    assert all(r["ns"] > 0 and r["memcpy_ns"] == rows[0]["ns"] for r in rows)
+    assert "holds" in rows[-1] and "target" in rows[-1]
+    assert "PUT+GET pair" in bench.render(rows)
+
+
+def test_bench_refuses_a_candidate_whose_puts_fail() -> None:
+    from tmem_conformance import bench
+
+    def full(abi_version: int, capacity_pages: int) -> ctmem.CtmemHost:
+        return ctmem.make(abi_version, 0)  # holds nothing: every put is -ENOMEM
+
+    with pytest.raises(RuntimeError, match="PUT_PAGE returned -12"):
+        bench.run({"full": full}, pages=2, rounds=1)
