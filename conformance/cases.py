@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .backend import BackendFactory
@@ -11,17 +12,35 @@ from .machines import migration as migration_machine
 from .models.errors import UsageError
 from .models.matrix import Cell, cells
 
+#: The built-in candidates: each certification also migrates between the backend and these.
+BUILTIN_CANDIDATES = ("simulator", "ctmem", "cytmem")
+
 
 @dataclass(frozen=True)
 class Case:
+    """One cell run by one machine; a migration case may pair the backend with a peer implementation."""
+
     cell: Cell
     machine: str
+    peer: str | None = None
+    direction: str | None = None  # "to" the peer (the backend is the source) or "from" it
 
     @property
     def id(self) -> str:
+        if self.peer:
+            return f"{self.cell.id}/{self.machine}-{self.direction}-{self.peer}"
         return f"{self.cell.id}/{self.machine}"
 
-    def build(self, factory: BackendFactory, dest_factory: BackendFactory | None = None) -> type[CellMachine]:
+    @property
+    def label(self) -> str:
+        return f"{self.machine} {self.direction} {self.peer}" if self.peer else self.machine
+
+    def build(self, factory: BackendFactory, dest_factory: BackendFactory | None = None,
+              peers: Mapping[str, BackendFactory] | None = None) -> type[CellMachine]:
+        if self.peer is not None:
+            other = (peers or {})[self.peer]
+            source, dest = (factory, other) if self.direction == "to" else (other, factory)
+            return migration_machine.build(self.cell, source, dest)
         if self.machine == "migration":
             return migration_machine.build(self.cell, factory, dest_factory)
         builder = dict(MACHINES[self.cell.kind])[self.machine]
@@ -58,5 +77,26 @@ def select_cells(pattern: str | None, shard: str | None = None) -> list[Cell]:
     return chosen
 
 
-def cases_for(pattern: str | None, shard: str | None = None) -> list[Case]:
-    return [Case(c, name) for c in select_cells(pattern, shard) for name, _ in MACHINES[c.kind]]
+def cases_for(pattern: str | None, shard: str | None = None, peers: Sequence[str] = ()) -> list[Case]:
+    """Every machine of every selected cell, plus migrations to and from each peer implementation."""
+    out = []
+    for c in select_cells(pattern, shard):
+        out += [Case(c, name) for name, _ in MACHINES[c.kind]]
+        if c.kind == "migration":
+            out += [Case(c, "migration", peer, d) for peer in peers for d in ("to", "from")]
+    return out
+
+
+def default_peers(backend: str) -> list[str]:
+    """The built-in candidates other than the backend itself that are registered here."""
+    from .registry import registered
+    names = registered()
+    return [n for n in BUILTIN_CANDIDATES if n in names and n != backend]
+
+
+def parse_peers(value: str | None, backend: str) -> list[str]:
+    if value is None or value == "auto":
+        return default_peers(backend)
+    if value in ("", "none"):
+        return []
+    return [p.strip() for p in value.split(",") if p.strip()]

@@ -22,7 +22,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from .cases import select_cells
+from .cases import cases_for, parse_peers, select_cells
 from .models.errors import UsageError
 from .profiles import PROFILES
 from .registry import load
@@ -43,6 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-n", dest="workers", default="auto", metavar="N|auto",
                    help="parallel workers through pytest-xdist (0: run in this process)")
     p.add_argument("--report", metavar="FILE.json", help="write the JSON report here")
+    p.add_argument("--peers", metavar="NAMES|auto|none", default="auto",
+                   help="implementations each migration cell also moves guests to and from: comma-separated "
+                        "names, 'auto' (the other built-in candidates, the default) or 'none'")
     p.add_argument("--time-limit", type=float, metavar="SECONDS",
                    help="a cell's machine still running after this long is a hang (default 900)")
     p.add_argument("--shard", metavar="I/N", help="run only shard I of N (a deterministic 1/N of the cells)")
@@ -65,6 +68,7 @@ def pytest_args(args: argparse.Namespace, report_path: str) -> list[str]:
         out.append(f"--tmem-cells={args.cells}")
     if args.shard:
         out.append(f"--tmem-shard={args.shard}")
+    out.append(f"--tmem-peers={args.peers}")
     if args.time_limit:
         out.append(f"--tmem-time-limit={args.time_limit}")
     seed = args.seed
@@ -84,9 +88,13 @@ def run(args: argparse.Namespace) -> int:
     if args.dest_backend:
         load(args.dest_backend)
     chosen = select_cells(args.cells, args.shard)
+    peers = parse_peers(args.peers, args.backend)
+    for peer in peers:
+        load(peer)
+    cases = cases_for(args.cells, args.shard, peers)
     import pytest
     console = Console(highlight=False)
-    tracker = ProgressTracker(chosen, console, live=console.is_terminal and not args.quiet)
+    tracker = ProgressTracker(chosen, cases, console, live=console.is_terminal and not args.quiet)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "report.json")
         pytest_output = io.StringIO()
@@ -112,11 +120,10 @@ class ProgressTracker:
     otherwise, or with --quiet, it prints one plain line per cell as the cell finishes.
     """
 
-    def __init__(self, cells: list[Any], console: Console, live: bool) -> None:
-        from .machines import MACHINES
+    def __init__(self, cells: list[Any], cases: list[Any], console: Console, live: bool) -> None:
         self.console, self.live_mode = console, live
         self.expected = {c.id: c.expected for c in cells}
-        self.pending = {c.id: len(MACHINES[c.kind]) for c in cells}
+        self.pending = {c.id: sum(1 for k in cases if k.cell.id == c.id) for c in cells}
         self.verdicts: dict[str, list[str]] = {c.id: [] for c in cells}
         self.examples: dict[str, int] = {c.id: 0 for c in cells}
         self.running: set[str] = set()

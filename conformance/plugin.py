@@ -20,7 +20,7 @@ import pytest
 from hypothesis import settings
 
 from . import profiles
-from .cases import Case, cases_for, select_cells
+from .cases import Case, cases_for, parse_peers, select_cells
 from .checked import BackendDied, BackendError
 from .models.errors import TmemConformanceError, Violation
 from .registry import LoadedBackend, load
@@ -43,6 +43,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="hypothesis profile: dev (quick), ci (deterministic), thorough (exploring)")
     group.addoption("--tmem-report", metavar="FILE", default=None,
                     help="write the per-cell verdicts as JSON to FILE")
+    group.addoption("--tmem-peers", metavar="NAMES", default="none",
+                    help="implementations to migrate to and from as well: comma-separated names, 'auto' "
+                         "(the other built-in candidates) or 'none' (default)")
     group.addoption("--tmem-time-limit", metavar="SECONDS", type=float, default=DEFAULT_TIME_LIMIT,
                     help=f"a case still running after this long is a hang (default {DEFAULT_TIME_LIMIT:.0f})")
     group.addoption("--tmem-shard", metavar="I/N", default=None,
@@ -62,17 +65,20 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         backend = load(spec)
         dest = load(config.getoption("--tmem-dest-backend") or spec)
-        cases = cases_for(config.getoption("--tmem-cells"), config.getoption("--tmem-shard"))
+        peer_names = parse_peers(config.getoption("--tmem-peers"), spec)
+        peers = {name: load(name) for name in peer_names}
+        cases = cases_for(config.getoption("--tmem-cells"), config.getoption("--tmem-shard"), peer_names)
     except TmemConformanceError as e:
         raise pytest.UsageError(str(e)) from e
-    config.stash[_STATE] = _State(backend, dest, cases)
+    config.stash[_STATE] = _State(backend, dest, cases, peers)
     if SUITE_DIR not in config.args:
         config.args.append(SUITE_DIR)
 
 
 class _State:
-    def __init__(self, backend: LoadedBackend, dest: LoadedBackend, cases: list[Case]) -> None:
-        self.backend, self.dest, self.cases = backend, dest, cases
+    def __init__(self, backend: LoadedBackend, dest: LoadedBackend, cases: list[Case],
+                 peers: dict[str, LoadedBackend]) -> None:
+        self.backend, self.dest, self.cases, self.peers = backend, dest, cases, peers
         self.results: list[CaseResult] = []
         self.started = time.time()
 
@@ -96,6 +102,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture
 def tmem_backend(request: pytest.FixtureRequest) -> LoadedBackend:
     return _state(request.config).backend
+
+
+@pytest.fixture
+def tmem_peers(request: pytest.FixtureRequest) -> dict[str, LoadedBackend]:
+    return _state(request.config).peers
 
 
 @pytest.fixture

@@ -20,8 +20,9 @@ from tmem_conformance.registry import LoadedBackend
 
 
 def test_cell(tmem_case: Case, tmem_backend: LoadedBackend, tmem_dest_backend: LoadedBackend,
-              tmem_time_limit: float, request: pytest.FixtureRequest) -> None:
-    machine = tmem_case.build(tmem_backend.factory, tmem_dest_backend.factory)
+              tmem_peers: dict[str, LoadedBackend], tmem_time_limit: float, request: pytest.FixtureRequest) -> None:
+    machine = tmem_case.build(tmem_backend.factory, tmem_dest_backend.factory,
+                              {name: peer.factory for name, peer in tmem_peers.items()})
     current = settings()
 
     def run() -> tuple[int, int, BaseException | None]:
@@ -34,7 +35,7 @@ def test_cell(tmem_case: Case, tmem_backend: LoadedBackend, tmem_dest_backend: L
     result = run_isolated(run, timeout=tmem_time_limit)
     examples, steps, failure = result.value if result.kind == "ok" else (0, 0, None)
     request.node.user_properties.append(("tmem", json.dumps({
-        "cell": tmem_case.cell.id, "machine": tmem_case.machine, "examples": examples, "steps": steps})))
+        "cell": tmem_case.cell.id, "machine": tmem_case.label, "examples": examples, "steps": steps})))
     if result.kind in ("crash", "hang"):
         raise BackendDied(result.kind, f"{tmem_case.id}: {result.describe()}")
     if result.kind == "raised":
