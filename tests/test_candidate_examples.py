@@ -1,20 +1,27 @@
-"""The simulator candidate on worked examples.
+"""Every candidate on the same worked examples (house rule 3: one set of tests, parametrized).
 
 Every expected value is a literal read from tmem-abi.md, models/rules.py
-or the simulator's specification decisions, never computed by the
-simulator itself. Ops are built with models.codec.pack, as a guest would.
+or the specification decisions in CONFORMANCE.md, never computed by a
+candidate. Ops are built with models.codec.pack, as a guest would. The
+module-level `make` is each candidate's factory in turn, loaded through
+the registry (a missing candidate fails, never skips); `ctmem-standalone`
+is ctmem's C sources built a second time as a third party would.
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from tmem_conformance.candidates.simulator import make
+from tests.native.libraries import libraries
+from tmem_conformance.backend import BackendFactory
 from tmem_conformance.models import codec
 from tmem_conformance.models.codec import Creat, Ctrl, Gen, TmemOp
+from tmem_conformance.native import load_library
+from tmem_conformance.registry import load
 
 EPERM, EFAULT, ENOMEM, ENODEV, EINVAL, ENOSPC, EFROZEN, EEMPTY = -1, -14, -12, -19, -22, -28, -1000, -1001
 PAGE = 4096
@@ -28,6 +35,24 @@ READ, WRITE, XCHG, AUTH, RESTORE_NEW = 8, 9, 10, 101, 102
 THAW, FREEZE, FLUSH, SET_WEIGHT, SET_COMPRESS = 0, 1, 2, 5, 7
 SAVE_BEGIN, SAVE_GET_VERSION, SAVE_GET_WEIGHT, SAVE_GET_CLIENT_FLAGS = 10, 11, 13, 15
 SAVE_GET_POOL_FLAGS, SAVE_GET_POOL_NPAGES, SAVE_GET_POOL_UUID = 16, 17, 18
+
+CANDIDATES = ("simulator", "ctmem", "ctmem-standalone")
+_current: dict[str, BackendFactory] = {}
+
+
+def make(abi_version: int | str, capacity_pages: int) -> Any:
+    """The candidate under test's factory (set for each test by the `candidate` fixture)."""
+    return _current["factory"](abi_version, capacity_pages)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True, params=CANDIDATES)
+def candidate(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if request.param == "ctmem-standalone":
+        _current["factory"] = load_library(str(libraries(tmp_path_factory)["ctmem_standalone"]))
+    else:
+        _current["factory"] = load(request.param).factory
+    yield str(request.param)
+    _current.clear()
 SAVE_GET_NEXT_PAGE, SAVE_GET_NEXT_INV, SAVE_END = 19, 20, 21
 RESTORE_BEGIN, RESTORE_PUT_PAGE, RESTORE_FLUSH_PAGE = 30, 32, 33
 
@@ -556,25 +581,3 @@ def test_destroy_domain_starts_a_new_client(setup: tuple[Guest, Toolstack]) -> N
     assert g.new_pool(g.spec | PERSIST) == 0
     assert g.gen(GET, 0, 1, cmfn=2) == EEMPTY
     assert g.gen(PUT, 0, 1, cmfn=1) == 1  # the new client is not frozen
-
-
-# ---------------------------------------------------------------- the simulator's op decoder
-
-@pytest.mark.parametrize("v", ["v0", "v1"])
-@pytest.mark.parametrize("ws", [64, 32])
-def test_decoder_reads_the_fields_models_codec_packs(v: str, ws: int) -> None:
-    from tmem_conformance.candidates.simulator.opcodec import OpCodec
-    from tmem_conformance.models.versions import version
-
-    words = 1 if v == "v0" else 3
-    oid = tuple(0x0102030405060708 + i for i in range(words))
-    ops = [
-        TmemOp(WRITE, -2, Gen(oid, 0xFFFFFFFF, 1, 2, 3, 2**ws - 1)),
-        TmemOp(CONTROL, 15, Ctrl(SAVE_GET_NEXT_PAGE, 0xFFFF, 4, 5, oid, 2**ws - 2)),
-        TmemOp(NEW_POOL, 3, Creat((2**64 - 1, 9), 0x01000003, 77)),
-    ]
-    dec = OpCodec(version(v), ws)
-    for op in ops:
-        cmd, pool_id, u = dec.decode(codec.pack(op, v, ws))
-        assert (cmd, pool_id) == (op.cmd, op.pool_id)
-        assert tuple(u) == tuple(getattr(op.u, name) for name in u._fields)
