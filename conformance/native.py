@@ -10,10 +10,9 @@ TMEM_BACKEND_ABI_VERSION is a UsageError naming the culprit and the fix.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from importlib import resources
 
-from .backend import Backend
+from .backend import Backend, BackendFactory
 from .models.errors import UsageError
 from .models.versions import AbiVersion, version
 
@@ -34,7 +33,7 @@ def header_text() -> str:
     return resources.files("tmem_conformance.candidates.ctmem").joinpath(HEADER).read_text(encoding="utf-8")
 
 
-def load_library(spec: str) -> Callable[[int, int], Backend]:
+def load_library(spec: str) -> BackendFactory:
     """A factory make(abi_version, capacity_pages) for the shared library at `spec`."""
     path = os.path.abspath(os.path.expanduser(spec))
     if not os.path.isfile(path):
