@@ -47,4 +47,21 @@ class BuildExt(build_ext):
                              + NO_COMPILER.format(what="compiling with it failed")) from e
 
 
-setup(cffi_modules=["candidates/ctmem/build_ctmem.py:ffibuilder"], cmdclass={"build_ext": BuildExt})
+def _cytmem_extensions() -> list:
+    """cytmem's Cython core (candidates/cytmem/build_cytmem.py), compiled by the same build_ext."""
+    import importlib.util
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    spec = importlib.util.spec_from_file_location(
+        "build_cytmem", os.path.join(here, "candidates", "cytmem", "build_cytmem.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    try:
+        return list(module.extensions())
+    except RuntimeError as e:
+        raise SystemExit(f"error: {e}") from e
+
+
+setup(cffi_modules=["candidates/ctmem/build_ctmem.py:ffibuilder"], ext_modules=_cytmem_extensions(),
+      cmdclass={"build_ext": BuildExt})

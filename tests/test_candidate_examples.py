@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
-from tests.native.libraries import libraries
-from tmem_conformance.backend import BackendFactory
 from tmem_conformance.models import codec
 from tmem_conformance.models.codec import Creat, Ctrl, Gen, TmemOp
-from tmem_conformance.native import load_library
-from tmem_conformance.registry import load
+
+from .candidates import candidate, make  # noqa: F401 - the parametrizing fixture and its factory
 
 EPERM, EFAULT, ENOMEM, ENODEV, EINVAL, ENOSPC, EFROZEN, EEMPTY = -1, -14, -12, -19, -22, -28, -1000, -1001
 PAGE = 4096
@@ -36,23 +33,6 @@ THAW, FREEZE, FLUSH, SET_WEIGHT, SET_COMPRESS = 0, 1, 2, 5, 7
 SAVE_BEGIN, SAVE_GET_VERSION, SAVE_GET_WEIGHT, SAVE_GET_CLIENT_FLAGS = 10, 11, 13, 15
 SAVE_GET_POOL_FLAGS, SAVE_GET_POOL_NPAGES, SAVE_GET_POOL_UUID = 16, 17, 18
 
-CANDIDATES = ("simulator", "ctmem", "ctmem-standalone")
-_current: dict[str, BackendFactory] = {}
-
-
-def make(abi_version: int | str, capacity_pages: int) -> Any:
-    """The candidate under test's factory (set for each test by the `candidate` fixture)."""
-    return _current["factory"](abi_version, capacity_pages)  # type: ignore[arg-type]
-
-
-@pytest.fixture(autouse=True, params=CANDIDATES)
-def candidate(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if request.param == "ctmem-standalone":
-        _current["factory"] = load_library(str(libraries(tmp_path_factory)["ctmem_standalone"]))
-    else:
-        _current["factory"] = load(request.param).factory
-    yield str(request.param)
-    _current.clear()
 SAVE_GET_NEXT_PAGE, SAVE_GET_NEXT_INV, SAVE_END = 19, 20, 21
 RESTORE_BEGIN, RESTORE_PUT_PAGE, RESTORE_FLUSH_PAGE = 30, 32, 33
 
