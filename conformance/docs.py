@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .matrix_view import grids, markdown_table
+from .models.choices import CHOICES
 from .models.layouts import OFFSET_NAMES, header_name, layouts_table
 from .models.matrix import GUESTS, OUTCOMES
 from .models.rules import AREAS, RULES, anchor
@@ -13,17 +14,16 @@ DECISIONS = (
      "after the op is copied (a short buffer is -EFAULT first) and before a client is created."),
     ("cmfn and buffers", "A cmfn names a page of the calling domain's memory as the backend interface "
      "passes it; a control buffer is a byte offset into it. Anything outside is -EFAULT."),
-    ("Capacity", "A backend is created with a page capacity. Eviction of ephemeral pages is its choice, but "
-     "while it holds fewer pages than that capacity a put may not fail for lack of memory (TMEM-PUT-006)."),
-    ("Partial pages", "WRITE leaves the bytes of a fresh page outside its window unspecified; READ with len 0 "
-     "copies nothing and returns 1; RESTORE_PUT_PAGE copies arg1 bytes from the buffer as a WRITE at "
-     "offset 0 (arg1 = 4096 is a whole page)."),
+    ("Capacity", "A backend is created with a page capacity. While it holds fewer pages than that capacity "
+     "a put may not fail for lack of memory (TMEM-PUT-006) and no ephemeral page is evicted (TMEM-EPH-001)."),
+    ("Partial pages", "READ with len 0 copies nothing and returns 1; RESTORE_PUT_PAGE copies arg1 bytes from "
+     "the buffer as a WRITE at offset 0 (arg1 = 4096 is a whole page)."),
     ("Save iteration", "SAVE_GET_NEXT_PAGE writes a struct tmem_handle (the host's version) at the buffer "
      "and the page right after it; its arg1 is the buffer length. SAVE_GET_NEXT_INV takes arg1 as the "
-     "buffer length too and gives -ENOMEM when it cannot hold a handle. The order of pages is the host's."),
+     "buffer length too."),
     ("Restore into domain 0xFFFF", "RESTORE_BEGIN with client 0xFFFF (no domain) returns -1."),
-    ("Shared pools", "A client may hold one shared pool in two slots. When a user leaves a shared pool "
-     "that others still use, the host may destroy the objects that user touched; the others stay."),
+    ("Shared pools", "A client may hold one shared pool in two slots. Its owner is the client that created "
+     "it; once the owner has left, any remaining user may be the owner."),
     ("Stream terminator", "An all-ones object id ends a pool's page list in the stream, so a page with that "
      "object id cannot be migrated; restore refuses a stream whose fields are inconsistent (separators, "
      "pool ids, flags, counts) before it changes the destination, and destroys a half-restored client "
@@ -31,6 +31,20 @@ DECISIONS = (
     ("Compression", "SET_COMPRESS only changes what WRITE and READ do with offsets (TMEM-PUT-005, "
      "TMEM-GET-004); how a page is stored is the host's business."),
 )
+
+
+def choices_section() -> list[str]:
+    """Section 10 of tmem-abi.md as a table: each row's conforming outcomes and what stays required."""
+    out = ["## Choices a host may make", "",
+           "A host taking any one of the outcomes in a row conforms and passes every cell; `tmem-conformance "
+           "selftest` certifies a legal variant of the simulator for each of them.", "",
+           "| situation | every one of these conforms | still required | rules | source |",
+           "|---|---|---|---|---|"]
+    for c in CHOICES.values():
+        rules = ", ".join(f"[{r}](#{anchor(r)})" for r in c.rules)
+        out.append(f"| {c.situation} (`{c.id}`) | {'; or '.join(c.allowed)} | {c.required} | {rules} | "
+                   f"{c.source} |")
+    return out + [""]
 
 
 def render() -> str:
@@ -76,7 +90,8 @@ def render() -> str:
                    + " |")
     for name in OFFSET_NAMES:
         out.append(f"| {name} | " + " | ".join(str(table[v][ws]["offsetof"][name]) for v, ws in cols) + " |")
-    out += ["", "## Where tmem-abi.md leaves a choice", ""]
+    out += [""] + choices_section()
+    out += ["## Where tmem-abi.md leaves a choice", ""]
     out += [f"- **{title}**: {text}" for title, text in DECISIONS]
     out += ["", "## Certifying your own backend", "",
             "See README.md: `tmem-conformance certify --backend NAME|module:attr`.", ""]

@@ -1,4 +1,5 @@
-"""TMEM_CONTROL sub-ops of the reference host: tmem-abi.md section 5, with section 9's fixes.
+"""TMEM_CONTROL sub-ops of the reference host: tmem-abi.md section 5, with section 9's fixes
+and section 10's choices (SAVE_GET_NEXT_INV's degenerate cases, the order of saved pages).
 
 Every sub-op names its target client in `cli_id` (a domid; 0xFFFF means
 all clients where the sub-op supports it) and, for pool sub-ops, the slot
@@ -16,6 +17,7 @@ from .abi import CLI_ID_NULL, MAX_POOLS_PER_DOMAIN, PAGE_SIZE, ClientFlag, Errno
 from .host_state import Client, Key, Page, Pool
 from .layouts import layout
 from .outcomes import ANY_NEGATIVE, ANY_POSITIVE, Outcome, Outcomes, Region, Write
+from .pages import RESTORED, consistent, window_store
 
 if TYPE_CHECKING:
     from .host import ReferenceHost
@@ -43,6 +45,16 @@ def _client(host: ReferenceHost, c: codec.Ctrl) -> Client | None:
     return host.state.clients.get(c.cli_id & CLI_ID_NULL)
 
 
+def _no_client(host: ReferenceHost, c: codec.Ctrl, rule: str) -> str:
+    """The rule a "no such client" answer checks: a destroyed domain's client is gone (TMEM-DESTROY-003)."""
+    return "TMEM-DESTROY-003" if c.cli_id & CLI_ID_NULL in host.state.destroyed else rule
+
+
+def _missing(client: Client | None) -> dict[int, str]:
+    """A "no such client" answer (-1) for a client that exists only by its first call breaks TMEM-HC-007."""
+    return {-1: "TMEM-HC-007"} if client is not None and client.implicit and not client.used_slots() else {}
+
+
 def _in_memory(memory: bytes, offset: int, length: int) -> bool:
     return 0 <= offset and offset + length <= len(memory)
 
@@ -51,12 +63,14 @@ def _for_each(rule: str, meaning: str, apply: Callable[[Client, codec.Ctrl], Non
     def handler(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
         targets = _targets(host, c)
         if targets is None:
-            return _one(what, rule, -1, "no such client")
+            return _one(what, _no_client(host, c, rule), -1, "no such client")
 
         def effect(_: bytes) -> None:
             for t in targets:
                 apply(t, c)
-        return _one(what, rule, 0, meaning, effect)
+        result = _one(what, rule, 0, meaning, effect)
+        result.by_ret.update(_missing(_client(host, c)))
+        return result
     return handler
 
 
@@ -73,7 +87,8 @@ def _int32(v: int) -> int:
 def _flush(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
     if c.cli_id & CLI_ID_NULL != CLI_ID_NULL:
         return _one(what, "TMEM-CTRL-003", -1, "FLUSH names one client")
-    return Outcomes(what, "TMEM-CTRL-003", [Outcome(0, ANY_POSITIVE, "TMEM-CTRL-003", "KB flushed")])
+    return Outcomes(what, "TMEM-CTRL-003", [Outcome(0, ANY_POSITIVE, "TMEM-CTRL-003", "KB flushed",
+                                                    effect=lambda _m: host.state.may_evict())])
 
 
 def _list(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
@@ -98,7 +113,7 @@ def _save_begin(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, mem
 
     def begin(_: bytes) -> None:
         client.was_frozen, client.frozen = client.frozen, True
-        client.live_migrating = c.arg1 != 0
+        client.live_migrating = client.live_migrating or c.arg1 != 0  # only SAVE_END clears it
         client.reported.clear()
     return _one(what, "TMEM-SAVE-001", 1, "save begun: client frozen", begin)
 
@@ -113,8 +128,10 @@ def _client_value(value: Callable[[Client], int], meaning: str) -> Handler:
     def handler(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
         client = _client(host, c)
         if client is None:
-            return _one(what, "TMEM-SAVE-003", -1, "no such client")
-        return _one(what, "TMEM-SAVE-003", value(client), meaning)
+            return _one(what, _no_client(host, c, "TMEM-SAVE-003"), -1, "no such client")
+        result = _one(what, "TMEM-SAVE-003", value(client), meaning)
+        result.by_ret.update(_missing(client))
+        return result
     return handler
 
 
@@ -172,13 +189,22 @@ def _next_page(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memo
     for key in left:
         page = pool.pages[key]
         handle = codec.pack_handle(codec.TmemHandle(pool_id, key[1], key[0]), host.version)
-        writes = (Write(c.buf, handle), Write(c.buf + hsize, page.data, page.known))
 
-        def report(after: bytes, key: Key = key, page: Page = page) -> None:
+        def writes_of(p: Page, handle: bytes = handle) -> tuple[Write, ...]:
+            return (Write(c.buf, handle), Write(c.buf + hsize, p.data, p.known))
+
+        def report(after: bytes, key: Key = key, page: Page = page, writes_of: object = writes_of) -> None:
             reported.add(key)
             start = c.buf + hsize
-            pool.pages[key] = page.learn(after[start:start + PAGE_SIZE], True)
-        options.append(Outcome.ret(1, rule, f"page oid={key[0]} index={key[1]} reported", report, writes))
+            seen = consistent(page, writes_of, after)
+            pool.pages[key] = seen.learn(after[start:start + PAGE_SIZE], True)
+        shown: list[tuple[Write, ...]] = []
+        for cand in page.candidates():  # any order is the host's choice; each page once (section 10)
+            writes = writes_of(cand)
+            if writes not in shown:
+                shown.append(writes)
+                options.append(Outcome.ret(1, rule, f"page oid={key[0]} index={key[1]} reported", report,
+                                           writes))
     if all(not pool.pages[k].sure for k in left):
         def end(_: bytes) -> None:
             for k in left:
@@ -191,11 +217,13 @@ def _next_page(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memo
 def _next_inv(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
     rule = "TMEM-SAVE-008"
     client = _client(host, c)
-    if client is None:
-        return _one(what, rule, -1, "no such client")
+    if client is None:  # section 10: 0 (Xen) or -1
+        return Outcomes(what, rule, [Outcome.ret(-1, rule, "no such client"),
+                                     Outcome.ret(0, rule, "no such client: nothing to report")])
     hsize = layout(host.version, 64).handle.size
-    if c.arg1 < hsize:
-        return _one(what, rule, -int(Errno.ENOMEM), "buffer too small for a handle")
+    if c.arg1 < hsize:  # section 10: 0 (Xen) or -ENOMEM, nothing written
+        return Outcomes(what, rule, [Outcome.ret(-int(Errno.ENOMEM), rule, "buffer too small for a handle"),
+                                     Outcome.ret(0, rule, "buffer too small: nothing reported")])
     if not _in_memory(memory, c.buf, hsize):
         return _one(what, "TMEM-HC-005", -int(Errno.EFAULT), "buffer outside memory")
     options = []
@@ -218,7 +246,7 @@ def _next_inv(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memor
 def _save_end(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
     client = _client(host, c)
     if client is None:
-        return _one(what, "TMEM-SAVE-009", -1, "no such client")
+        return _one(what, _no_client(host, c, "TMEM-SAVE-009"), -1, "no such client")
 
     def end(_: bytes) -> None:
         client.live_migrating = False
@@ -238,15 +266,15 @@ def _restore_begin(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, 
 
 
 def _restore_put(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
-    from .host import window_page
+    """A WRITE of arg1 bytes from buf at offset 0 (TMEM-RESTORE-003)."""
     found = _pool_of(host, c, pool_id)
     if found is None:
         return _one(what, "TMEM-RESTORE-003", -1, "no such pool")
     client, pool = found
-    page = None
-    if _in_memory(memory, c.buf, c.arg1):
-        page = window_page(memory[c.buf:c.buf + c.arg1], 0, 0, c.arg1, client.compress)
-    return host.put_outcomes(what, client, pool_id, pool, (c.oid, c.arg2), page)
+    key = (c.oid, c.arg2)
+    src = bytes(memory[c.buf:c.buf + c.arg1]) if _in_memory(memory, c.buf, c.arg1) else None
+    stored = window_store(src, 0, 0, c.arg1, client.compress, pool.pages.get(key), RESTORED)
+    return host.put_outcomes(what, client, pool_id, pool, key, stored)
 
 
 def _restore_flush(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
@@ -255,7 +283,7 @@ def _restore_flush(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, 
         return _one(what, "TMEM-RESTORE-003", -1, "no such pool")
     client, pool = found
     key = (c.oid, c.arg2)
-    return host.flush_outcomes(what, client, pool_id, pool, [key] if key in pool.pages else [])
+    return host.flush_outcomes(what, client, pool_id, pool, [key] if key in pool.pages else [], RESTORED)
 
 
 HANDLERS: dict[int, Handler] = {

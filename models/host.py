@@ -7,12 +7,15 @@ there) and narrows the model by it. Eviction and memory pressure are the
 host's choice, so many ops allow several results; what is never allowed is
 data other than the last successful put, a page surviving its flush or its
 pool, a persistent page lost while its pool lives, or success on a pool
-that does not exist. Sources: tmem-abi.md sections 1-5 and 9.
+that does not exist. Where section 10 lets hosts differ, every choice it
+lists is in the allowed set, and what it still pins down is checked.
+Sources: tmem-abi.md sections 1-5, 9 and 10.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from . import codec
 from .abi import (
@@ -32,9 +35,11 @@ from .abi import (
 )
 from .control import control_outcomes
 from .errors import ModelError
-from .host_state import ZERO_PAGE, Client, HostState, Key, Oid, Page, Pool
+from .errors import LayoutError, Violation
+from .host_state import Client, HostState, Key, Oid, Page, Pool
 from .layouts import layout
-from .outcomes import ANY_NEGATIVE, Outcome, Outcomes, Write
+from .outcomes import ANY_NEGATIVE, Outcome, Outcomes
+from .pages import Stored, consistent, put_source, read_writes, window_ok
 from .versions import AbiVersion, version
 
 PRIVILEGED = frozenset({Cmd.CONTROL, Cmd.AUTH, Cmd.RESTORE_NEW})
@@ -67,16 +72,56 @@ class ReferenceHost:
             return Outcomes(f"a {len(op)}-byte op buffer from dom{domid}", "TMEM-HC-001",
                             [Outcome.ret(neg(Errno.EFAULT), "TMEM-HC-001", "op cannot be copied")])
         decoded = codec.unpack(bytes(op[:lay.size]).ljust(lay.size, b"\0"), self.version, word_size)
-        return self.outcomes_for(domid, decoded, memory)
+        result = self.outcomes_for(domid, decoded, memory)
+        if len(op) < lay.size:
+            # Section 10: a host may copy its whole struct and fail, or answer from what is there.
+            result.options.append(Outcome.ret(neg(Errno.EFAULT), "TMEM-HC-001",
+                                              f"the {len(op)}-byte op is shorter than the host's "
+                                              f"{lay.size}-byte struct: not copied, nothing changes"))
+        return result
 
     def observe(self, domid: int, word_size: int, op: bytes, before: bytes, ret: int,
                 after: bytes) -> Outcome:
         """Check one observed hypercall; raises errors.Violation naming the rule it breaks."""
-        return self.outcomes(domid, word_size, op, before).observe(ret, before, after)
+        try:
+            return self.outcomes(domid, word_size, op, before).observe(ret, before, after)
+        except Violation as v:
+            misread = self._misread_as(domid, word_size, op, before, ret, after)
+            if misread is None:
+                raise
+            raise Violation("TMEM-LAYOUT-001", v.what, f"{v.expected} (the op read with the {word_size}-bit "
+                            f"{self.version.name} layout)", f"{v.observed}, which is what reading the op with "
+                            f"the {misread} layout gives (originally {v.rule})") from None
+
+    def _misread_as(self, domid: int, word_size: int, op: bytes, before: bytes, ret: int,
+                    after: bytes) -> str | None:
+        """The other layout (word size or version) under which the observation would be allowed."""
+        mine = layout(self.version, word_size)
+        if len(op) < mine.size:
+            return None
+        decoded = codec.unpack(bytes(op[:mine.size]), self.version, word_size)
+        for other in _OTHER_LAYOUTS:
+            row, ws = version(other[0]), other[1]
+            if (row.name, ws) == (self.version.name, word_size):
+                continue
+            lay = layout(row, ws)
+            try:
+                alt = codec.unpack(bytes(op[:lay.size]).ljust(lay.size, b"\0"), row, ws)
+                alt = _widen(alt, self.version.oid_words)
+            except (LayoutError, ValueError, TypeError):
+                continue
+            if alt == decoded:
+                continue
+            # Only a success or a copy is evidence: a miss or an error fits any reading.
+            o = self.outcomes_for(domid, alt, before).admitting(ret, before, after)
+            if o is not None and (o.writes or ret > 0):
+                return f"{ws}-bit {row.name}"
+        return None
 
     def destroy_domain(self, domid: int) -> None:
         client = self.state.clients.pop(domid, None)
         if client is not None:
+            self.state.destroyed.add(domid)
             for slot in client.used_slots():
                 self._leave(client, slot)
 
@@ -98,7 +143,7 @@ class ReferenceHost:
         client = self.state.clients.get(domid)
         create = client is None
         if client is None:
-            client = Client(domid)
+            client = Client(domid, implicit=True, reborn=domid in self.state.destroyed)
         result = self._client_op(what, client, op, memory)
         if create:
             # TMEM-HC-007: the client exists from this call on, whatever the result.
@@ -115,22 +160,37 @@ class ReferenceHost:
             return self._destroy_pool(what, client, op.pool_id)
         pool = client.pool(op.pool_id)
         if pool is None:
-            return Outcomes(what, "TMEM-HC-002", [Outcome.ret(neg(Errno.ENODEV), "TMEM-HC-002",
-                                                             "no such pool")])
+            rule = "TMEM-DESTROY-003" if client.reborn and not client.used_slots() else "TMEM-HC-002"
+            return Outcomes(what, rule, [Outcome.ret(neg(Errno.ENODEV), rule, "no such pool")])
         assert isinstance(op.u, codec.Gen)
         g = op.u
         key: Key = (g.oid, g.index)
         if op.cmd in PUTS:
-            return self.put_outcomes(what, client, op.pool_id, pool, key,
-                                     self._put_source(op.cmd, g, client, memory))
+            stored = put_source(op.cmd, g, client.compress, memory, pool.pages.get(key))
+            return self.put_outcomes(what, client, op.pool_id, pool, key, stored)
         if op.cmd in GETS:
             return self._get(what, client, pool, key, op.cmd, g, memory)
         if op.cmd == Cmd.FLUSH_PAGE:
-            return self.flush_outcomes(what, client, op.pool_id, pool, [key] if key in pool.pages else [])
+            return self.flush_outcomes(what, client, op.pool_id, pool, [key] if key in pool.pages else [],
+                                       "TMEM-FLUSH-001")
         if op.cmd == Cmd.FLUSH_OBJECT:
-            return self.flush_outcomes(what, client, op.pool_id, pool, pool.keys_of(g.oid))
+            return self.flush_outcomes(what, client, op.pool_id, pool, pool.keys_of(g.oid), "TMEM-FLUSH-002",
+                                       neighbours_of=g.oid)
         return Outcomes(what, "TMEM-HC-003", [Outcome(ANY_NEGATIVE, 0, "TMEM-HC-003",
                                                       "no-op command: 0 or an error, nothing changes")])
+
+    def actors(self, client: Client, pool: Pool) -> list[Client]:
+        """Whose frozen and live-migrating state may govern an op on `pool` (section 10).
+
+        A private pool follows its own client; a shared pool the caller's or its owner's.
+        """
+        out = [client]
+        if pool.shared:
+            for domid in sorted(pool.owners()):
+                other = self.state.clients.get(domid)
+                if other is not None and other is not client:
+                    out.append(other)
+        return out
 
     # ------------------------------------------------------------------ pools
     def flag_error(self, flags: int) -> str | None:
@@ -146,6 +206,8 @@ class ReferenceHost:
     def _new_pool(self, what: str, client: Client, c: codec.Creat, slot: int | None) -> Outcomes:
         bad = self.flag_error(c.flags)
         if bad is not None:
+            if c.flags & PoolFlag.SHARED and c.uuid in self.state.shared:
+                bad = "TMEM-POOL-007"  # the flags are checked before any shared pool is joined
             return Outcomes(what, bad, [Outcome.ret(neg(Errno.EPERM), bad, "flags refused")])
         if slot is None:
             free = [i for i, p in enumerate(client.slots) if p is None]
@@ -156,7 +218,8 @@ class ReferenceHost:
         else:
             rule = "TMEM-RESTORE-002"
         persistent = bool(c.flags & PoolFlag.PERSIST)
-        shared = bool(c.flags & PoolFlag.SHARED) and c.uuid != (U64_ALL_ONES, U64_ALL_ONES)
+        all_ones = c.uuid == (U64_ALL_ONES, U64_ALL_ONES)
+        shared = bool(c.flags & PoolFlag.SHARED) and not all_ones
         if shared and c.uuid in self.state.shared:
             pool = self.state.shared[c.uuid]
             rule, meaning = "TMEM-SHARED-002", f"slot {slot}, joining the shared pool"
@@ -164,9 +227,12 @@ class ReferenceHost:
             return Outcomes(what, "TMEM-SHARED-003", [Outcome.ret(neg(Errno.EPERM), "TMEM-SHARED-003",
                                                                  "16 shared pools exist")])
         else:
-            pool = Pool(persistent, shared, c.uuid)
+            pool = Pool(persistent, shared, c.uuid, owner=client.domid if shared else None,
+                        private_by_uuid=bool(c.flags & PoolFlag.SHARED) and all_ones)
             meaning = f"slot {slot}, a new {'shared' if shared else 'private'} " \
                       f"{'persistent' if persistent else 'ephemeral'} pool"
+            if shared:
+                rule = "TMEM-SHARED-001"
 
         def create(_: bytes, slot: int = slot, pool: Pool = pool) -> None:
             client.slots[slot] = pool
@@ -192,7 +258,11 @@ class ReferenceHost:
             1, "TMEM-DESTROY-001", "pool destroyed", lambda _m: self._leave(client, pool_id))])
 
     def _leave(self, client: Client, slot: int) -> None:
-        """Clear a slot; a pool's last user frees it, others keep it (TMEM-SHARED-004)."""
+        """Clear a slot; a pool's last user frees it, others keep it (TMEM-SHARED-004, section 10).
+
+        If the leaver may own the pool, any object of it may go (Xen attributes every put to the
+        owner); otherwise only ephemeral objects it touched may go, and persistent ones stay.
+        """
         pool = client.slots[slot]
         client.slots[slot] = None
         client.reported.pop(slot, None)
@@ -202,95 +272,103 @@ class ReferenceHost:
         mine.discard(slot)
         if mine:
             return
+        owner = client.domid in pool.owners()
         pool.users.pop(client.domid, None)
         if not pool.users:
             pool.pages.clear()
+            pool.gone.clear()
             if pool.shared and self.state.shared.get(pool.uuid) is pool:
                 del self.state.shared[pool.uuid]
             return
-        # The host may destroy the objects this client used last: those become uncertain.
-        for oid, users in list(pool.touched.items()):
-            if client.domid in users:
-                for k in pool.keys_of(oid):
-                    pool.pages[k] = pool.pages[k].maybe()
+        if pool.owner == client.domid:
+            pool.owner = None  # ownership passes to another user: which one is the host's choice
+        for k, page in list(pool.pages.items()):
+            if owner or (pool.ephemeral and client.domid in pool.touched.get(k[0], ())):
+                pool.pages[k] = page.maybe()
+            elif page.sure:
+                pool.pages[k] = page.keep("TMEM-SHARED-004")
 
     # ------------------------------------------------------------------ puts
-    def _put_source(self, cmd: int, g: codec.Gen, client: Client, memory: bytes) -> Page | None:
-        """The page a put stores, or None if it must read a cmfn that is not there."""
-        if cmd == Cmd.NEW_PAGE:
-            return Page(ZERO_PAGE)
-        if not 0 <= g.cmfn < len(memory) // PAGE_SIZE:
-            return None
-        src = memory[g.cmfn * PAGE_SIZE:(g.cmfn + 1) * PAGE_SIZE]
-        if cmd == Cmd.PUT_PAGE:
-            return Page(bytes(src))
-        return window_page(src, g.tmem_offset, g.pfn_offset, g.len, client.compress)
-
     def put_outcomes(self, what: str, client: Client, slot: int, pool: Pool, key: Key,
-                     page: Page | None) -> Outcomes:
-        """Allowed results of a put of `page` (None: a bad source, -EFAULT) to `key`."""
+                     stored: Stored) -> Outcomes:
+        """Allowed results of a put of `stored` (its page None: a bad source, -EFAULT) to `key`."""
         room = self.state.pages_at_most() < self.state.capacity
         full = self.state.pages_at_least() >= self.state.capacity
         old = pool.pages.get(key)
-        stored = page if page is None else Page(page.data, page.known, page.whole, pool.persistent)
-        # Each path maps a return value to the handle's fate: a Page, "gone" or "maybe".
-        paths: list[dict[int, object]] = []
-        if old is not None:
-            present: dict[int, object] = {}
-            if client.live_migrating:
-                present[neg(Errno.ENOSPC)] = "gone"
-            elif stored is None:
-                present[neg(Errno.EFAULT)] = "maybe"
-            else:
-                present[1] = stored
-                if not room:
-                    present[neg(Errno.ENOSPC)] = "gone"
-            paths.append(present)
-        if old is None or not old.sure:
-            absent: dict[int, object] = {}
-            if client.frozen:
-                absent[neg(Errno.EFROZEN)] = "gone"
-            else:
-                if not room:
-                    absent[neg(Errno.ENOMEM)] = "gone"
-                if stored is None:
-                    absent[neg(Errno.EFAULT)] = "gone"
-                elif not full:
-                    absent[1] = stored
-            paths.append(absent)
+        page = None if stored.page is None else replace(stored.page, sure=True, putter=client.domid,
+                                                        kept_by=None)
         merged: dict[int, object] = {}
-        for path in paths:
-            for ret, fate in path.items():
-                merged[ret] = fate if merged.get(ret, fate) == fate else "maybe"
+
+        def add(ret: int, fate: object) -> None:
+            merged[ret] = fate if merged.get(ret, fate) == fate else "maybe"
+        actors = self.actors(client, pool)
+        for frozen, live in sorted({(a.frozen, a.live_migrating) for a in actors}):
+            # Each path maps a return value to the handle's fate: a Page, "gone" or "maybe".
+            if old is not None:
+                if live:
+                    add(neg(Errno.ENOSPC), "gone")
+                elif page is None:
+                    add(neg(Errno.EFAULT), "maybe")
+                else:
+                    add(1, page)
+                    if not room:
+                        add(neg(Errno.ENOSPC), "gone")
+                    if stored.einval:
+                        add(neg(Errno.EINVAL), "maybe")
+            if old is None or not old.sure:
+                if frozen:
+                    add(neg(Errno.EFROZEN), "gone")
+                    continue
+                if not room:
+                    add(neg(Errno.ENOMEM), "gone")
+                if page is None:
+                    add(neg(Errno.EFAULT), "gone")
+                    continue
+                if not full:
+                    add(1, page)
+                if stored.einval:
+                    add(neg(Errno.EINVAL), "gone")
+        frozen_now = any(a.frozen for a in actors)
+        live_now = any(a.live_migrating for a in actors)
         rule = "TMEM-PUT-002" if old is not None else "TMEM-PUT-001"
-        if old is not None and room and not client.live_migrating and stored is not None:
+        if old is not None and room and not live_now and page is not None:
             rule = "TMEM-PUT-006"
-        elif client.frozen and old is None:
+        elif frozen_now and old is None:
             rule = "TMEM-PUT-003"
         elif (room or full) and old is None:
             rule = "TMEM-PUT-006"
         options = [Outcome.ret(ret, rule, _PUT_MEANING.get(ret, "put"),
-                               self._fate_effect(client, slot, pool, key, fate))
-                   for ret, fate in sorted(merged.items(), reverse=True)]
+                               self._fate_effect(client, slot, pool, key, fate, evict=not room,
+                                                 gone_rule="TMEM-PUT-002" if old is not None else rule))
+                   for ret, fate in sorted(merged.items(), key=lambda kv: -kv[0])]
         return Outcomes(what, rule, options)
 
-    def _fate_effect(self, client: Client, slot: int, pool: Pool, key: Key,
-                     fate: object) -> Callable[[bytes], None]:
+    def _fate_effect(self, client: Client, slot: int, pool: Pool, key: Key, fate: object, evict: bool,
+                     gone_rule: str) -> Callable[[bytes], None]:
         def effect(_: bytes) -> None:
+            if evict:
+                self.state.may_evict()  # eviction only to make room (section 10)
             old = pool.pages.get(key)
             if isinstance(fate, Page):
                 pool.pages[key] = fate
+                pool.gone.pop(key, None)
                 pool.touched.setdefault(key[0], set()).add(client.domid)
             elif fate == "gone":
-                self._delete(client, slot, pool, key)
+                self._delete(client, slot, pool, key, gone_rule)
             elif old is not None:
                 pool.pages[key] = old.maybe()
         return effect
 
-    def _delete(self, client: Client, slot: int, pool: Pool, key: Key) -> None:
+    def _delete(self, client: Client, slot: int, pool: Pool, key: Key, rule: str) -> None:
+        """Remove a page; while live-migrating a persistent page's deletion is recorded (TMEM-SAVE-008)."""
         old = pool.pages.pop(key, None)
-        if old is not None and pool.persistent and client.live_migrating:
-            client.invalidated.append((slot, key[0], key[1], old.sure))
+        pool.gone[key] = rule
+        if old is not None and pool.persistent:
+            actors = self.actors(client, pool)
+            for a in actors:
+                if a.live_migrating:
+                    where = slot if a is client else next(i for i, p in enumerate(a.slots) if p is pool)
+                    a.invalidated.append((where, key[0], key[1], old.sure and len(actors) == 1))
         if not pool.keys_of(key[0]):
             pool.touched.pop(key[0], None)
 
@@ -298,9 +376,12 @@ class ReferenceHost:
     def _get(self, what: str, client: Client, pool: Pool, key: Key, cmd: int, g: codec.Gen,
              memory: bytes) -> Outcomes:
         page = pool.pages.get(key)
+        by_ret = {1: pool.gone[key]} if key in pool.gone else {}
+        if pool.private_by_uuid:
+            by_ret.setdefault(1, "TMEM-SHARED-001")
         if not pool.pages:
             return Outcomes(what, "TMEM-GET-001", [Outcome.ret(neg(Errno.EEMPTY), "TMEM-GET-001",
-                                                              "the pool holds no pages")])
+                                                              "the pool holds no pages")], by_ret)
         options: list[Outcome] = []
         if pool.sure_pages() == 0:
             options.append(Outcome.ret(neg(Errno.EEMPTY), "TMEM-EPH-001", "every page of the pool dropped",
@@ -310,42 +391,72 @@ class ReferenceHost:
                 pool.pages.pop(key, None)
             options.append(Outcome.ret(0, "TMEM-GET-002", "miss", gone))
         if page is not None:
-            exclusive = pool.ephemeral and not pool.shared
-            cmfn_ok = 0 <= g.cmfn < len(memory) // PAGE_SIZE
-            if not cmfn_ok:
-                options.append(Outcome.ret(neg(Errno.EFAULT), "TMEM-HC-005", "hit, but cmfn is not there"))
-            else:
-                writes = read_writes(page, cmd, g)
-                whole = cmd == Cmd.GET_PAGE or page.whole
-
-                def hit(after: bytes) -> None:
-                    if exclusive:
-                        pool.pages.pop(key, None)
-                    elif whole:
-                        start = g.cmfn * PAGE_SIZE
-                        pool.pages[key] = page.learn(after[start:start + PAGE_SIZE], page.sure)
-                    pool.touched.setdefault(key[0], set()).add(client.domid)
-                rule = "TMEM-GET-003" if cmd == Cmd.GET_PAGE else "TMEM-GET-004"
-                options.append(Outcome.ret(1, rule, "hit with the last data put" +
-                                           (", removing it (exclusive get)" if exclusive else ""),
-                                           hit, writes))
+            options += self._hits(client, pool, key, page, cmd, g, memory)
         if page is not None and page.sure:
-            rule = "TMEM-EPH-002"
+            rule = page.kept_by or ("TMEM-SHARED-002" if pool.shared and page.putter not in (None, client.domid)
+                                    else "TMEM-EPH-002" if pool.persistent else "TMEM-EPH-001")
         elif page is not None:
             rule = "TMEM-EPH-001"
         else:
             rule = "TMEM-GET-002"
-        return Outcomes(what, rule, options)
+        return Outcomes(what, rule, options, by_ret)
+
+    def _hits(self, client: Client, pool: Pool, key: Key, page: Page, cmd: int, g: codec.Gen,
+              memory: bytes) -> list[Outcome]:
+        """The outcomes of a hit: one per candidate the host may hold, each narrowing to what it shows."""
+        exclusive = pool.ephemeral and not pool.shared
+        if not 0 <= g.cmfn < len(memory) // PAGE_SIZE:
+            return [Outcome.ret(neg(Errno.EFAULT), "TMEM-HC-005", "hit, but cmfn is not there")]
+        whole = cmd == Cmd.GET_PAGE
+
+        def hit(after: bytes) -> None:
+            if exclusive:
+                pool.pages.pop(key, None)
+                pool.gone[key] = "TMEM-GET-005"
+            else:
+                seen = consistent(page, lambda c: read_writes(c, cmd, g), after)
+                if whole:
+                    start = g.cmfn * PAGE_SIZE
+                    seen = seen.learn(after[start:start + PAGE_SIZE], True)
+                pool.pages[key] = replace(seen, sure=True)
+            pool.touched.setdefault(key[0], set()).add(client.domid)
+        options: list[Outcome] = []
+        shown: list[tuple[object, ...]] = []
+        for c in page.candidates():
+            writes = read_writes(c, cmd, g)
+            if writes in shown:
+                continue
+            shown.append(writes)
+            rule = "TMEM-GET-004" if cmd == Cmd.READ and not c.whole else c.origin
+            options.append(Outcome.ret(1, rule, "hit with the last data put" +
+                                       (", removing it (exclusive get)" if exclusive else ""), hit, writes))
+        if cmd == Cmd.READ and not window_ok(g.tmem_offset, g.pfn_offset, g.len) and \
+                not all(c.whole for c in page.candidates()):
+            def refused(_: bytes) -> None:
+                if exclusive:
+                    pool.pages[key] = page.maybe()
+            options.append(Outcome.ret(neg(Errno.EINVAL), "TMEM-GET-004",
+                                       "window past the page end: nothing copied (XSA-15 fix)", refused))
+        return options
 
     # ------------------------------------------------------------------ flushes
-    def flush_outcomes(self, what: str, client: Client, slot: int, pool: Pool, keys: list[Key]) -> Outcomes:
+    def flush_outcomes(self, what: str, client: Client, slot: int, pool: Pool, keys: list[Key], rule: str,
+                       neighbours_of: Oid | None = None) -> Outcomes:
         def effect(_: bytes) -> None:
             for k in keys:
-                self._delete(client, slot, pool, k)
-        if client.frozen:
-            return Outcomes(what, "TMEM-FLUSH-003", [Outcome.ret(neg(Errno.EFROZEN), "TMEM-FLUSH-003",
-                                                                "frozen: flushed anyway", effect)])
-        return Outcomes(what, "TMEM-FLUSH-001", [Outcome.ret(1, "TMEM-FLUSH-001", "flushed", effect)])
+                self._delete(client, slot, pool, k, rule)
+            if neighbours_of is not None:
+                # Other objects keep their pages, even those sharing the low word (TMEM-FLUSH-002).
+                for k, p in list(pool.pages.items()):
+                    if k[0] != neighbours_of and k[0][0] == neighbours_of[0] and p.sure:
+                        pool.pages[k] = p.keep("TMEM-FLUSH-002")
+        frozen = {a.frozen for a in self.actors(client, pool)}
+        options = []
+        if True in frozen:
+            options.append(Outcome.ret(neg(Errno.EFROZEN), "TMEM-FLUSH-003", "frozen: flushed anyway", effect))
+        if False in frozen:
+            options.append(Outcome.ret(1, rule, "flushed", effect))
+        return Outcomes(what, "TMEM-FLUSH-003" if client.frozen else rule, options)
 
     # ------------------------------------------------------------------ auth
     def _auth(self, what: str, c: codec.Creat) -> Outcomes:
@@ -378,6 +489,7 @@ _PUT_MEANING = {
     neg(Errno.ENOSPC): "dup put failed: the old copy is deleted",
     neg(Errno.EFROZEN): "client frozen: nothing stored",
     neg(Errno.EFAULT): "cmfn is not there: nothing stored",
+    neg(Errno.EINVAL): "window past the page end: nothing stored (XSA-15 fix)",
 }
 
 
@@ -388,34 +500,16 @@ def _then(o: Outcome, extra: Callable[[bytes], None]) -> Outcome:
     return Outcome(o.lo, o.hi, o.rule, o.meaning, o.writes, o.regions, effect)
 
 
-def window_ok(tmem_offset: int, pfn_offset: int, length: int) -> bool:
-    return tmem_offset + length <= PAGE_SIZE and pfn_offset + length <= PAGE_SIZE
+#: The layouts a host might confuse with its own: (version, word size).
+_OTHER_LAYOUTS = (("v0", 64), ("v0", 32), ("v1", 64), ("v1", 32))
 
 
-def window_page(src: bytes, tmem_offset: int, pfn_offset: int, length: int, compress: bool) -> Page:
-    """What WRITE (and RESTORE_PUT_PAGE) stores: TMEM-PUT-005."""
-    if tmem_offset == pfn_offset == length == 0:
-        return Page(ZERO_PAGE)
-    if compress:
-        return Page(bytes(src[:PAGE_SIZE].ljust(PAGE_SIZE, b"\0")), whole=True)
-    if not window_ok(tmem_offset, pfn_offset, length) or pfn_offset + length > len(src):
-        return Page(ZERO_PAGE, known=ZERO_PAGE)
-    data = bytearray(PAGE_SIZE)
-    data[tmem_offset:tmem_offset + length] = src[pfn_offset:pfn_offset + length]
-    known = bytearray(PAGE_SIZE)
-    known[tmem_offset:tmem_offset + length] = b"\1" * length
-    return Page(bytes(data), bytes(known))
-
-
-def read_writes(page: Page, cmd: int, g: codec.Gen) -> tuple[Write, ...]:
-    """What a hit copies into the caller's memory: TMEM-GET-003, TMEM-GET-004."""
-    base = g.cmfn * PAGE_SIZE
-    if cmd == Cmd.GET_PAGE or page.whole:
-        return (Write(base, page.data, page.known),)
-    if g.len == 0 or not window_ok(g.tmem_offset, g.pfn_offset, g.len):
-        return ()
-    sl = slice(g.tmem_offset, g.tmem_offset + g.len)
-    return (Write(base + g.pfn_offset, page.data[sl], None if page.known is None else page.known[sl]),)
+def _widen(op: codec.TmemOp, words: int) -> codec.TmemOp:
+    """An op decoded with another version's layout, its object id fitted to this host's width."""
+    u = op.u
+    if isinstance(u, codec.Gen | codec.Ctrl) and len(u.oid) != words:
+        return codec.with_fields(op, oid=(tuple(u.oid) + (0,) * words)[:words])
+    return op
 
 
 def describe(op: codec.TmemOp) -> str:
@@ -444,4 +538,4 @@ def _oid(oid: Oid) -> str:
     return "(" + ", ".join(f"{w:#x}" for w in oid) + ")"
 
 
-__all__ = ["ReferenceHost", "describe", "window_page", "read_writes", "MAX_POOLS_PER_DOMAIN"]
+__all__ = ["ReferenceHost", "describe", "MAX_POOLS_PER_DOMAIN"]

@@ -1,15 +1,20 @@
 """The reference host's knowledge: clients, pools, pages, and how sure it is of each page.
 
-A page the model is sure of must be there (a persistent page). A page it
-is not sure of may have gone (any ephemeral page; a persistent page after
-an op whose effect on it the host may choose). Bytes of a page may be
-unknown too (WRITE leaves the rest of a fresh page unspecified); `known`
-masks the bytes that must match.
+A page the model is sure of must be there: a persistent page, or an
+ephemeral page while the host has had no reason to evict (tmem-abi.md
+section 10: eviction only to make room). A page it is not sure of may have
+gone. Where the host may choose what a page holds (a duplicate WRITE keeps
+or zeroes the bytes outside its window; a compressing client stores the
+whole page or the window), the page is one of several candidates, and the
+first hit that shows its bytes tells which. `known` masks the bytes that
+must match. Each page also says which rule defined its bytes (`origin`)
+and, where one applies, which rule promised that it stays (`kept_by`), so a
+violation names the rule the backend broke rather than the op that saw it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .abi import MAX_POOLS_PER_DOMAIN, PAGE_SIZE
 from .versions import AbiVersion
@@ -19,19 +24,60 @@ Key = tuple[Oid, int]  # (oid, index)
 ZERO_PAGE = bytes(PAGE_SIZE)
 
 
+#: More candidates than this for one page are merged into one, masking the bytes they disagree on.
+MAX_CANDIDATES = 4
+
+
 @dataclass(frozen=True)
 class Page:
     data: bytes
     known: bytes | None = None  # None: every byte known
     whole: bool = False  # stored compressed: READ copies it whole
     sure: bool = True  # False: the host may have dropped it
+    origin: str = "TMEM-GET-003"  # the rule that defined these bytes (PUT_PAGE's: a hit returns them)
+    kept_by: str | None = None  # the rule that promised this page stays, where it is not the pool kind's
+    putter: int | None = None  # the client whose put stored it
+    alts: tuple[Page, ...] = ()  # other candidates the host may have stored instead of this one
 
     def maybe(self) -> Page:
-        return Page(self.data, self.known, self.whole, False)
+        return replace(self, sure=False)
+
+    def keep(self, rule: str) -> Page:
+        return replace(self, kept_by=rule)
+
+    def candidates(self) -> tuple[Page, ...]:
+        """Every page the host may hold here (this one first); each has no alternatives of its own."""
+        return (replace(self, alts=()),) + self.alts
 
     def learn(self, observed: bytes, sure: bool) -> Page:
         """The same page once a hit has shown all its bytes."""
-        return Page(bytes(observed), None, self.whole, sure)
+        return replace(self, data=bytes(observed), known=None, sure=sure, alts=())
+
+    def narrowed(self, keep: list[Page]) -> Page:
+        """This page with only the candidates in `keep` (at least one) left."""
+        return replace(keep[0], sure=self.sure, kept_by=self.kept_by, alts=tuple(keep[1:]))
+
+
+def one_of(pages: list[Page]) -> Page:
+    """A page that is any one of `pages` (all stored by one op, so they share origin, putter, sureness)."""
+    unique: list[Page] = []
+    for p in pages:
+        for c in p.candidates():
+            if c not in unique:
+                unique.append(c)
+    if len(unique) > MAX_CANDIDATES or len({c.whole for c in unique}) > 1:
+        unique = [_merge(unique)]
+    return unique[0].narrowed(unique) if len(unique) > 1 else unique[0]
+
+
+def _merge(pages: list[Page]) -> Page:
+    """One page whose known bytes are those every candidate knows and agrees on."""
+    first = pages[0]
+    known = bytearray(len(first.data))
+    for i in range(len(first.data)):
+        b = first.data[i]
+        known[i] = all((p.known is None or p.known[i]) and p.data[i] == b for p in pages)
+    return replace(first, known=bytes(known), whole=any(p.whole for p in pages), alts=())
 
 
 @dataclass(eq=False)
@@ -42,6 +88,12 @@ class Pool:
     pages: dict[Key, Page] = field(default_factory=dict)
     users: dict[int, set[int]] = field(default_factory=dict)  # client -> its slots naming this pool
     touched: dict[Oid, set[int]] = field(default_factory=dict)  # oid -> clients that put or got
+    #: the client that created a shared pool; None once it has left (any user may own it then)
+    owner: int | None = None
+    #: handles known to be absent, with the rule that removed them (a later hit names it)
+    gone: dict[Key, str] = field(default_factory=dict)
+    #: SHARED was asked with the all-ones uuid, which makes a private pool (TMEM-SHARED-001)
+    private_by_uuid: bool = False
 
     @property
     def ephemeral(self) -> bool:
@@ -52,6 +104,12 @@ class Pool:
 
     def keys_of(self, oid: Oid) -> list[Key]:
         return [k for k in self.pages if k[0] == oid]
+
+    def owners(self) -> set[int]:
+        """The clients that may own this pool: its creator, or any user once the creator left."""
+        if not self.shared:
+            return set(self.users)
+        return {self.owner} if self.owner is not None else set(self.users)
 
     def flags(self, spec: int) -> int:
         return int(self.persistent) | int(self.shared) << 1 | spec << 24
@@ -72,6 +130,10 @@ class Client:
     invalidated: list[tuple[int, Oid, int, bool]] = field(default_factory=list)
     #: slot -> keys reported by SAVE_GET_NEXT_PAGE since the iteration began
     reported: dict[int, set[Key]] = field(default_factory=dict)
+    #: created by its first call (TMEM-HC-007), not by RESTORE_BEGIN
+    implicit: bool = False
+    #: its domid had a client that was destroyed before this one (TMEM-DESTROY-003)
+    reborn: bool = False
 
     def pool(self, pool_id: int) -> Pool | None:
         if 0 <= pool_id < MAX_POOLS_PER_DOMAIN:
@@ -89,6 +151,8 @@ class HostState:
     clients: dict[int, Client] = field(default_factory=dict)
     shared: dict[tuple[int, int], Pool] = field(default_factory=dict)
     global_auth: int = 0
+    #: domids whose client was destroyed (a later client of that domid starts empty)
+    destroyed: set[int] = field(default_factory=set)
 
     def pools(self) -> list[Pool]:
         seen: dict[int, Pool] = {}
@@ -103,5 +167,13 @@ class HostState:
         return sum(len(p.pages) for p in self.pools())
 
     def pages_at_least(self) -> int:
-        """The pages the host must be holding now (the ones the model is sure of)."""
-        return sum(p.sure_pages() for p in self.pools())
+        """The pages the host must be holding now and cannot evict (sure persistent pages)."""
+        return sum(p.sure_pages() for p in self.pools() if p.persistent)
+
+    def may_evict(self) -> None:
+        """The host may have evicted ephemeral pages to make room: none of them is sure any more."""
+        for pool in self.pools():
+            if pool.ephemeral:
+                for k, page in pool.pages.items():
+                    if page.sure:
+                        pool.pages[k] = page.maybe()

@@ -119,6 +119,14 @@ class Outcomes:
     what: str
     rule: str
     options: list[Outcome]
+    #: the rule to name instead of `rule` when the backend returned this value (e.g. a hit on a
+    #: handle a flush removed names the flush's rule)
+    by_ret: dict[int, str] = field(default_factory=dict)
+
+    def admitting(self, ret: int, before: bytes, after: bytes) -> Outcome | None:
+        """The outcome that allows this observation, or None; changes nothing."""
+        return next((o for o in self.options if o.admits(ret) and o.memory_mismatch(before, after) is None),
+                    None)
 
     def expected(self) -> str:
         return " or ".join(f"{o.describe_ret()} ({o.meaning})" for o in self.options)
@@ -127,7 +135,7 @@ class Outcomes:
         """Pick the outcome the backend chose and apply its narrowing; raise Violation if none fits."""
         by_ret = [o for o in self.options if o.admits(ret)]
         if not by_ret:
-            raise Violation(self.rule, self.what, self.expected(), f"returned {ret}")
+            raise Violation(self.by_ret.get(ret, self.rule), self.what, self.expected(), f"returned {ret}")
         reasons = []
         for o in by_ret:
             why = o.memory_mismatch(before, after)

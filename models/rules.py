@@ -19,6 +19,7 @@ TMEM_H = "xen/include/public/tmem.h @ RELEASE-4.0.0, RELEASE-4.1.0"
 XC_TMEM = "tools/libxc/xc_tmem.c @ RELEASE-4.0.0, RELEASE-4.1.0"
 SPEC = "tmem-abi.md section 9 (the fixed behaviour is the specification)"
 SUITE = "the suite's backend interface (DESIGN.md)"
+CHOICES = "tmem-abi.md section 10 (where hosts may differ)"
 LINUX = "drivers/xen/tmem.c (Linux cleancache/frontswap front-end)"
 
 
@@ -52,8 +53,10 @@ _AREAS = {
 _RULES = (
     # --- dispatch
     Rule("TMEM-HC-001", "HC", "An op buffer too short to hold cmd, pool_id and the union member its command "
-         "uses (in the host's layout for the caller's word size) returns -EFAULT and changes nothing; bytes "
-         "past that are ignored.", TMEM_C + "; tmem-abi.md section 7"),
+         "uses (in the host's layout for the caller's word size), a 0-byte one included, returns -EFAULT and "
+         "changes nothing. One that holds those but is shorter than the host's whole struct may be refused the "
+         "same way or answered from what is there; bytes past the host's struct are never read.",
+         TMEM_C + "; " + CHOICES),
     Rule("TMEM-HC-002", "HC", "For every command but CONTROL, NEW_POOL, DESTROY_POOL, AUTH and RESTORE_NEW, a "
          "pool_id that is outside 0-15 or names no pool of the caller returns -ENODEV and changes nothing.",
          TMEM_C + "; " + SPEC),
@@ -92,9 +95,12 @@ _RULES = (
     Rule("TMEM-PUT-004", "PUT", "PUT_PAGE stores the whole guest page at cmfn; NEW_PAGE stores a zero page and "
          "does not read cmfn.", TMEM_C),
     Rule("TMEM-PUT-005", "PUT", "WRITE copies len bytes from guest offset pfn_offset to stored offset "
-         "tmem_offset; if either window passes the page end nothing is copied and the result is still 1; "
-         "offsets and len all 0 store a zero page; with client compression on and len not 0 the whole guest "
-         "page is stored.", "xen/common/tmem_xen.c @ RELEASE-4.0.0, RELEASE-4.1.0"),
+         "tmem_offset; stored bytes outside the window are zero (or, on a dup put, the page's previous "
+         "bytes), never another page's. A window past the page end (offset+len wrapping 32 bits included) "
+         "copies nothing and returns 1, or returns -EINVAL and stores nothing. Offsets and len all 0 store a "
+         "zero page without looking at cmfn. With client compression on and len not 0 the whole guest page "
+         "is stored, or the window as without compression.",
+         "xen/common/tmem_xen.c @ RELEASE-4.0.0, RELEASE-4.1.0, RELEASE-4.2.1; " + CHOICES),
     Rule("TMEM-PUT-006", "PUT", "While the host holds fewer pages than its capacity, a put does not fail for "
          "lack of memory (-ENOMEM, or -ENOSPC on a dup put); a host full of pages it must keep refuses a new "
          "page rather than hold more than its capacity.", SUITE),
@@ -106,13 +112,16 @@ _RULES = (
     Rule("TMEM-GET-003", "GET", "A get that hits returns 1 and copies exactly the data of the last successful "
          "put to that handle.", TMEM_C),
     Rule("TMEM-GET-004", "GET", "READ copies the stored window [tmem_offset, +len) to guest offset pfn_offset; "
-         "a window past the page end copies nothing and still returns 1; a page stored compressed is copied "
-         "whole.", "xen/common/tmem_xen.c @ RELEASE-4.0.0, RELEASE-4.1.0"),
+         "a window past the page end copies nothing and returns 1, or -EINVAL (the XSA-15 fix); a page stored "
+         "compressed is copied whole.", "xen/common/tmem_xen.c @ RELEASE-4.0.0, RELEASE-4.1.0, RELEASE-4.2.1; "
+         + CHOICES),
     Rule("TMEM-GET-005", "GET", "A get from a private ephemeral pool is exclusive: a hit removes the page. "
          "Gets from shared ephemeral and from persistent pools keep it.", TMEM_C),
     # --- ephemeral / persistent
-    Rule("TMEM-EPH-001", "EPH", "An ephemeral page may be missing at any time, but is never replaced by other "
-         "data.", TMEM_C + "; " + SPEC),
+    Rule("TMEM-EPH-001", "EPH", "An ephemeral page is evicted only to make room (a put while the host holds "
+         "its capacity) or by the toolstack's FLUSH: while the host holds fewer pages than its capacity a get "
+         "of it hits. Any page may be chosen, but an evicted page is never replaced by other data.",
+         TMEM_C + "; " + SPEC + "; " + CHOICES),
     Rule("TMEM-EPH-002", "EPH", "A persistent page stays until it is flushed or its pool or client is "
          "destroyed: a get of it hits.", TMEM_C),
     # --- flushes
@@ -136,15 +145,18 @@ _RULES = (
          "it: the slot names the same pages, and the existing pool's persist flag wins.", TMEM_C),
     Rule("TMEM-SHARED-003", "SHARED", "At most 16 shared pools exist at once; creating a 17th returns -EPERM.",
          TMEM_C),
-    Rule("TMEM-SHARED-004", "SHARED", "When a user of a shared pool with other users leaves, the pool and the "
-         "pages of objects only others touched live on for them.", TMEM_C),
+    Rule("TMEM-SHARED-004", "SHARED", "When a user of a shared pool with other users leaves (DESTROY_POOL or "
+         "its domain destroyed), the others keep their slots and ownership passes on. If it owned the pool any "
+         "object may go; if not, persistent objects all stay and only ephemeral objects it touched may go.",
+         TMEM_C + "; " + CHOICES),
     Rule("TMEM-SHARED-005", "SHARED", "AUTH with client 0xFFFF sets the global switch and returns 1; an unknown "
          "client gives -EINVAL; grant returns 1 (-ENOMEM when 16 uuids are held); revoke returns 1 if the uuid "
          "was held, else 0.", TMEM_C),
     # --- control
     Rule("TMEM-CTRL-001", "CTRL", "THAW, FREEZE and DESTROY (which thaws) return 0 for an existing client or "
-         "0xFFFF (all clients), and -1 for an unknown client; FREEZE makes new puts fail with -EFROZEN.",
-         TMEM_C),
+         "0xFFFF (all clients), and -1 for an unknown client; FREEZE makes new puts fail with -EFROZEN. On a "
+         "shared pool the host may apply the caller's or the owner's frozen and live-migrating state; a "
+         "private pool follows its own client.", TMEM_C + "; " + CHOICES),
     Rule("TMEM-CTRL-002", "CTRL", "SET_WEIGHT, SET_CAP and SET_COMPRESS return 0 for an existing client or "
          "0xFFFF, and -1 for an unknown one; LIST returns 0 and writes only its buffer.", TMEM_C),
     Rule("TMEM-CTRL-003", "CTRL", "FLUSH with client 0xFFFF returns the KB of ephemeral memory it released "
@@ -153,7 +165,8 @@ _RULES = (
          "neither changes anything.", TMEM_C),
     # --- save
     Rule("TMEM-SAVE-001", "SAVE", "SAVE_BEGIN returns 0 for a client with no pools or no client; otherwise it "
-         "records was_frozen, freezes, marks live migration if arg1 is not 0, and returns 1.", TMEM_C),
+         "records was_frozen, freezes, marks live migration if arg1 is not 0 (arg1 = 0 never clears it: only "
+         "SAVE_END does), and returns 1.", TMEM_C + "; " + CHOICES),
     Rule("TMEM-SAVE-002", "SAVE", "SAVE_GET_VERSION returns the host's spec version and SAVE_GET_MAXPOOLS "
          "returns 16, for any client id.", TMEM_C),
     Rule("TMEM-SAVE-003", "SAVE", "SAVE_GET_CLIENT_WEIGHT and _CAP return what SET_WEIGHT and SET_CAP stored "
@@ -164,11 +177,14 @@ _RULES = (
     Rule("TMEM-SAVE-005", "SAVE", "SAVE_GET_POOL_NPAGES returns the pool's page count, -1 if no pool.", TMEM_C),
     Rule("TMEM-SAVE-006", "SAVE", "SAVE_GET_POOL_UUID writes the uuid (lo, hi) to the buffer, returns 0 and "
          "changes nothing else (9a2982ce85); -1 if no pool.", SPEC),
-    Rule("TMEM-SAVE-007", "SAVE", "SAVE_GET_NEXT_PAGE reports every page of a persistent pool exactly once, "
-         "as a tmem_handle followed by the page data, returning 1, then -1; an ephemeral pool or no pool "
-         "gives -1, and a buffer shorter than page + handle gives -ENOMEM.", SPEC),
+    Rule("TMEM-SAVE-007", "SAVE", "Each save (from SAVE_BEGIN) gets from SAVE_GET_NEXT_PAGE every page of a "
+         "persistent pool exactly once, in any order, as a tmem_handle followed by the page data, returning 1, "
+         "then -1; an ephemeral pool or no pool gives -1, and a buffer shorter than page + handle gives "
+         "-ENOMEM.", SPEC + "; " + CHOICES),
     Rule("TMEM-SAVE-008", "SAVE", "While live migration is marked, every deleted persistent page is recorded; "
-         "SAVE_GET_NEXT_INV returns each record once (1, handle written), then 0.", TMEM_C),
+         "SAVE_GET_NEXT_INV returns each record once (1, handle written), then 0. With no such client, or a "
+         "buffer too small for a handle, it returns 0, -1 or -ENOMEM and writes nothing.",
+         TMEM_C + "; " + CHOICES),
     Rule("TMEM-SAVE-009", "SAVE", "SAVE_END ends live migration, drops the invalidated list, restores the "
          "frozen state from before SAVE_BEGIN and returns 0 (-1 with no client).", TMEM_C),
     # --- restore
@@ -200,8 +216,9 @@ _RULES = (
     # --- pairings
     Rule("TMEM-PAIR-001", "PAIR", "A guest whose version the host accepts gets its pools (native).",
          "DESIGN.md"),
-    Rule("TMEM-PAIR-002", "PAIR", "A guest whose version the host does not accept gets -EPERM from NEW_POOL "
-         "and runs with tmem off (graceful failure).", "tmem-abi.md section 7"),
+    Rule("TMEM-PAIR-002", "PAIR", "A guest whose version the host does not accept gets a negative result from "
+         "NEW_POOL (-EPERM from the version check, or -EFAULT for an op shorter than the host's struct) and "
+         "runs with tmem off (graceful failure).", "tmem-abi.md sections 7 and 10"),
     Rule("TMEM-PAIR-003", "PAIR", "A v1 guest with the shim, on a host that refuses v1, retries with v0 and "
          "gets its pools (works via shim).", "tmem-abi.md section 7"),
     Rule("TMEM-PAIR-004", "PAIR", "Once negotiated at v0, the shim never sends an object id that does not fit "
