@@ -561,3 +561,290 @@ def test_destroy_domain_starts_a_new_client(setup: tuple[Guest, Toolstack]) -> N
     assert g.new_pool(g.spec | PERSIST) == 0
     assert g.gen(GET, 0, 1, cmfn=2) == EEMPTY
     assert g.gen(PUT, 0, 1, cmfn=1) == 1  # the new client is not frozen
+
+
+# ---------------------------------------------------------------- the allowed choices (tmem-abi.md s.10)
+
+BAD_CMFN = 10**6  # names no page of a guest's 8 (fits a 32-bit cmfn too)
+
+
+def test_all_zero_write_stores_a_zero_page_without_looking_at_cmfn(setup: tuple[Guest, Toolstack]) -> None:
+    # s.10: WRITE with tmem_offset, pfn_offset and len all 0 is a zero page, whatever cmfn says (cmfn is
+    # not looked up); on a duplicate this replaces the old data. s.4: its result is the put's result.
+    g, ts = setup
+    assert g.new_pool(g.spec | PERSIST) == 0
+    g.fill(2, pattern(3))
+    assert g.gen(WRITE, 0, 1, index=0, cmfn=BAD_CMFN) == 1  # a new page
+    assert g.gen(GET, 0, 1, index=0, cmfn=2) == 1
+    assert g.page(2) == bytes(PAGE)
+    g.fill(1, pattern(4))
+    assert g.gen(PUT, 0, 1, index=1, cmfn=1) == 1
+    assert g.gen(WRITE, 0, 1, index=1, cmfn=BAD_CMFN) == 1  # a duplicate: the old data is replaced
+    g.fill(2, pattern(3))
+    assert g.gen(GET, 0, 1, index=1, cmfn=2) == 1
+    assert g.page(2) == bytes(PAGE)
+    assert ts.ctrl(FREEZE, 1) == 0
+    assert g.gen(WRITE, 0, 1, index=2, cmfn=BAD_CMFN) == EFROZEN  # a new page while frozen (s.4)
+    assert g.gen(GET, 0, 1, index=2, cmfn=2) == 0  # nothing stored
+    assert g.gen(WRITE, 0, 1, index=0, cmfn=BAD_CMFN) == 1  # dup puts still replace while frozen
+
+
+def test_all_zero_write_with_a_bad_cmfn_gets_the_puts_errors() -> None:
+    # s.4: a new page on a host full of pages it must keep: -ENOMEM; a dup put while live-migrating:
+    # -ENOSPC, and the old copy is gone. cmfn (bad here) is never looked up (s.10), so no -EFAULT.
+    for v, _, spec in VERSIONS:
+        host = make(v, 1)
+        g, ts = Guest(host, 1, v), Toolstack(host, v)
+        assert g.new_pool(spec | PERSIST) == 0
+        assert g.gen(PUT, 0, 1, index=0, cmfn=1) == 1
+        assert g.gen(WRITE, 0, 1, index=1, cmfn=BAD_CMFN) == ENOMEM
+        assert ts.ctrl(SAVE_BEGIN, 1, arg1=1) == 1
+        assert g.gen(WRITE, 0, 1, index=0, cmfn=BAD_CMFN) == ENOSPC
+        assert g.gen(GET, 0, 1, index=0, cmfn=2) == EEMPTY  # the old copy was deleted: no pages left
+        host.close()
+
+
+def test_restore_put_of_zero_bytes_does_not_read_buf(setup: tuple[Guest, Toolstack]) -> None:
+    # RESTORE_PUT_PAGE is a WRITE of arg1 bytes from buf at offsets 0 (s.5): arg1 = 0 is the all-zero
+    # WRITE of s.10, a zero page whatever buf says.
+    g, ts = setup
+    g.domid = 5
+    assert ts.ctrl(RESTORE_BEGIN, 5) == 1
+    assert ts.call(TmemOp(RESTORE_NEW, 0, Creat((0, 0), g.spec | PERSIST, 5))) == 0
+    oid = g.oid(8)
+    assert ts.ctrl(RESTORE_PUT_PAGE, 5, pool_id=0, arg1=0, arg2=1, oid=oid, buf=BAD_CMFN * PAGE) == 1
+    g.fill(1, pattern(2))
+    assert g.gen(GET, 0, 8, index=1, cmfn=1) == 1
+    assert g.page(1) == bytes(PAGE)
+
+
+def test_write_of_a_new_page_zeroes_what_is_outside_the_window(setup: tuple[Guest, Toolstack]) -> None:
+    # s.10: a WRITE that creates a page stores zero outside the window, never bytes of another page,
+    # pool or domain, even where the host reuses the memory of freed pages.
+    g, _ = setup
+    other = Guest(g.host, 2, g.v, g.ws)
+    assert other.new_pool(other.spec | PERSIST) == 0
+    other.fill(1, b"\xa5" * PAGE)
+    for index in range(12):
+        assert other.gen(PUT, 0, 3, index=index, cmfn=1) == 1
+    assert other.gen(FLUSH_OBJECT, 0, 3) == 1  # twelve pages freed
+    assert g.new_pool(g.spec | PERSIST) == 0
+    g.fill(1, b"\x5a" * PAGE)
+    assert g.gen(PUT, 0, 9, cmfn=1) == 1
+    assert g.gen(FLUSH_PAGE, 0, 9) == 1  # and one of the caller's own
+    g.fill(1, pattern(6))
+    for index in range(12):
+        assert g.gen(WRITE, 0, 1, index=index, cmfn=1, toff=100, poff=7, length=10) == 1
+    for index in range(12):
+        g.fill(2, b"\xee" * PAGE)
+        assert g.gen(GET, 0, 1, index=index, cmfn=2) == 1
+        assert g.page(2) == bytes(100) + pattern(6)[7:17] + bytes(PAGE - 110)
+
+
+def test_duplicate_write_never_shows_another_pages_bytes(setup: tuple[Guest, Toolstack]) -> None:
+    # s.10: a duplicate WRITE stores the window; outside it the bytes are zero, or the page's own
+    # previous bytes, never those of another page.
+    g, _ = setup
+    assert g.new_pool(g.spec | PERSIST) == 0
+    g.fill(1, pattern(1))
+    g.fill(3, b"\xc3" * PAGE)
+    assert g.gen(PUT, 0, 1, index=0, cmfn=1) == 1
+    assert g.gen(PUT, 0, 2, index=0, cmfn=3) == 1
+    assert g.gen(FLUSH_PAGE, 0, 2, index=0) == 1
+    g.fill(2, b"\x11" * PAGE)
+    assert g.gen(WRITE, 0, 1, index=0, cmfn=2, toff=2000, poff=0, length=96) == 1
+    g.fill(4, b"\xee" * PAGE)
+    assert g.gen(GET, 0, 1, index=0, cmfn=4) == 1
+    got = g.page(4)
+    assert got[2000:2096] == b"\x11" * 96
+    outside = got[:2000] + got[2096:]
+    assert outside in (bytes(PAGE - 96), pattern(1)[:2000] + pattern(1)[2096:])
+
+
+@pytest.mark.parametrize("toff,poff,length", [
+    (4000, 0, 97),                      # tmem_offset + len = 4097
+    (0, 4095, 2),                       # pfn_offset + len = 4097
+    (0xFFFFFFFF, 0, 2),                 # tmem_offset + len wraps 32 bits to 1
+    (0, 0xFFFFF000, 0x1000),            # pfn_offset + len wraps 32 bits to 0
+    (1, 1, 0xFFFFFFFF),                 # both wrap
+], ids=["tmem-end", "pfn-end", "tmem-wrap", "pfn-wrap", "len-wrap"])
+def test_write_window_past_the_page_end_stores_a_zero_page(setup: tuple[Guest, Toolstack], toff: int, poff: int,
+                                                           length: int) -> None:
+    # s.4 / s.10: a window that passes the page end (offset + len computed without wrapping) copies
+    # nothing and returns 1 (4.0, 4.1); the new page holds none of the guest's bytes.
+    g, _ = setup
+    assert g.new_pool(g.spec | PERSIST) == 0
+    g.fill(7, pattern(8))  # the last page of the guest's memory
+    assert g.gen(WRITE, 0, 1, cmfn=7, toff=toff, poff=poff, length=length) == 1
+    g.fill(2, b"\xee" * PAGE)
+    assert g.gen(GET, 0, 1, cmfn=2) == 1
+    assert g.page(2) == bytes(PAGE)
+    # READ with the same window copies nothing and returns 1 (s.4, TMEM-GET-004)
+    g.fill(1, pattern(9))
+    assert g.gen(PUT, 0, 2, cmfn=1) == 1
+    assert g.gen(READ, 0, 2, cmfn=7, toff=toff, poff=poff, length=length) == 1
+    assert g.page(7) == pattern(8)
+    assert len(g.memory) == 8 * PAGE  # nothing written past the guest's memory
+
+
+def test_a_non_owner_leaving_a_persistent_shared_pool_takes_nothing(setup: tuple[Guest, Toolstack]) -> None:
+    # s.10: when a client that does not own a shared pool leaves it (DESTROY_POOL or domain
+    # destruction) while others use it, persistent objects stay, those it put last included.
+    g, ts = setup
+    owner, b, c = g, Guest(g.host, 2, g.v, g.ws), Guest(g.host, 3, g.v, g.ws)
+    uuid = (0xABC, 0xDEF)
+    assert owner.new_pool(owner.spec | PERSIST | SHARED, uuid) == 0  # created by domain 1: its owner
+    owner.fill(1, pattern(1))
+    assert owner.gen(PUT, 0, 1, cmfn=1) == 1
+    owner.fill(1, pattern(2))
+    assert owner.gen(PUT, 0, 2, cmfn=1) == 1
+    assert b.new_pool(b.spec) == 0
+    assert b.new_pool(b.spec | PERSIST | SHARED, uuid) == 1  # joins
+    b.fill(1, pattern(3))
+    assert b.gen(PUT, 1, 2, cmfn=1) == 1  # a dup put: b put object 2 last
+    b.fill(1, pattern(4))
+    assert b.gen(PUT, 1, 3, cmfn=1) == 1  # a new object of b's
+    assert b.call(TmemOp(DESTROY_POOL, 1)) == 1
+    for low, seed in ((1, 1), (2, 3), (3, 4)):
+        owner.fill(2, b"\xee" * PAGE)
+        assert owner.gen(GET, 0, low, cmfn=2) == 1
+        assert owner.page(2) == pattern(seed)
+    assert ts.ctrl(SAVE_GET_POOL_NPAGES, 1, pool_id=0) == 3
+    assert c.new_pool(c.spec | PERSIST | SHARED, uuid) == 0  # joins
+    c.fill(1, pattern(5))
+    assert c.gen(PUT, 0, 1, cmfn=1) == 1  # c put object 1 last
+    assert c.gen(PUT, 0, 4, cmfn=1) == 1
+    g.host.destroy_domain(3)
+    for low, seed in ((1, 5), (2, 3), (3, 4), (4, 5)):
+        owner.fill(2, b"\xee" * PAGE)
+        assert owner.gen(GET, 0, low, cmfn=2) == 1
+        assert owner.page(2) == pattern(seed)
+    assert ts.ctrl(SAVE_GET_POOL_NPAGES, 1, pool_id=0) == 4
+
+
+def test_the_owner_leaving_a_shared_pool_passes_it_on(setup: tuple[Guest, Toolstack]) -> None:
+    # s.10: when the owner leaves a shared pool others still use, any object may go, but the others
+    # keep their slots and ownership passes on: here to domain 2, the only user left, so domain 3
+    # joining later is not the owner and its leaving takes no persistent object.
+    g, ts = setup
+    owner, b, c = g, Guest(g.host, 2, g.v, g.ws), Guest(g.host, 3, g.v, g.ws)
+    uuid = (0x51, 0x52)
+    assert owner.new_pool(owner.spec | PERSIST | SHARED, uuid) == 0
+    assert b.new_pool(b.spec | PERSIST | SHARED, uuid) == 0  # joins
+    b.fill(1, pattern(5))
+    assert b.gen(PUT, 0, 5, cmfn=1) == 1
+    owner.fill(1, pattern(1))
+    assert owner.gen(PUT, 0, 1, cmfn=1) == 1
+    assert owner.call(TmemOp(DESTROY_POOL, 0)) == 1
+    assert ts.ctrl(SAVE_GET_POOL_FLAGS, 2, pool_id=0) == (b.spec | PERSIST | SHARED)  # b keeps its slot
+    b.fill(2, b"\xee" * PAGE)
+    got = b.gen(GET, 0, 5, cmfn=2)
+    assert got in (1, 0, EEMPTY)  # the owner's leaving may take any object...
+    if got == 1:
+        assert b.page(2) == pattern(5)  # ...but never replaces one by other data
+    b.fill(1, pattern(6))
+    assert b.gen(PUT, 0, 6, cmfn=1) == 1
+    assert c.new_pool(c.spec | SHARED, uuid) == 0  # joins the same pool: persistent wins
+    c.fill(2, b"\xee" * PAGE)
+    assert c.gen(GET, 0, 6, cmfn=2) == 1
+    assert c.page(2) == pattern(6)
+    c.fill(1, pattern(7))
+    assert c.gen(PUT, 0, 6, cmfn=1) == 1  # c puts object 6 last
+    assert c.gen(PUT, 0, 7, cmfn=1) == 1
+    assert c.call(TmemOp(DESTROY_POOL, 0)) == 1  # a non-owner leaves
+    for low in (6, 7):
+        b.fill(2, b"\xee" * PAGE)
+        assert b.gen(GET, 0, low, cmfn=2) == 1
+        assert b.page(2) == pattern(7)
+
+
+def test_a_non_owner_leaving_an_ephemeral_shared_pool_leaves_the_others_objects() -> None:
+    # s.10: a non-owner leaving may take only ephemeral objects it got last; the owner's stay (the host
+    # is far below its capacity, so no page is evicted either).
+    host = make("v1", 16)
+    owner, b = Guest(host, 1, "v1"), Guest(host, 2, "v1")
+    uuid = (0x61, 0x62)
+    assert owner.new_pool(V1_SPEC | SHARED, uuid) == 0
+    owner.fill(1, pattern(1))
+    assert owner.gen(PUT, 0, 1, cmfn=1) == 1
+    assert b.new_pool(V1_SPEC | SHARED, uuid) == 0
+    b.fill(1, pattern(2))
+    assert b.gen(PUT, 0, 2, cmfn=1) == 1
+    host.destroy_domain(2)
+    assert owner.gen(GET, 0, 1, cmfn=2) == 1
+    assert owner.page(2) == pattern(1)
+    assert owner.gen(GET, 0, 2, cmfn=3) in (0, 1)
+    host.close()
+
+
+def test_save_begin_without_live_flag_keeps_live_migration(setup: tuple[Guest, Toolstack]) -> None:
+    # s.10: SAVE_BEGIN with arg1 = 0 while a live save is in progress leaves live_migrating set; only
+    # SAVE_END clears it. A live-migrating client's dup put is -ENOSPC and deletes the old copy (s.4),
+    # which is recorded for SAVE_GET_NEXT_INV (s.5).
+    g, ts = setup
+    hsize = HANDLE_SIZE[g.v]
+    assert g.new_pool(g.spec | PERSIST) == 0
+    g.fill(1, pattern(1))
+    assert g.gen(PUT, 0, 4, index=0, cmfn=1) == 1
+    assert g.gen(PUT, 0, 4, index=1, cmfn=1) == 1
+    assert ts.ctrl(SAVE_BEGIN, 1, arg1=1) == 1
+    assert ts.ctrl(SAVE_BEGIN, 1, arg1=0) == 1
+    assert g.gen(PUT, 0, 4, index=0, cmfn=1) == ENOSPC
+    assert g.gen(GET, 0, 4, index=0, cmfn=2) == 0  # the old copy is gone
+    assert ts.ctrl(SAVE_GET_NEXT_INV, 1, arg1=hsize, buf=0) == 1
+    assert _handle(ts.memory[:hsize], g.words) == (0, 0, g.oid(4))
+    assert ts.ctrl(SAVE_GET_NEXT_INV, 1, arg1=hsize, buf=0) == 0
+    assert ts.ctrl(SAVE_END, 1) == 0
+    assert ts.ctrl(THAW, 1) == 0
+    assert g.gen(PUT, 0, 4, index=1, cmfn=1) == 1  # no longer live-migrating: a dup put replaces
+
+
+def test_every_save_reports_every_page_once(setup: tuple[Guest, Toolstack]) -> None:
+    # s.9: each save (from its SAVE_BEGIN) reports every page of a persistent pool exactly once, then
+    # the end; a one-page pool included, and a save cut short does not shorten the next.
+    g, ts = setup
+    hsize = HANDLE_SIZE[g.v]
+    assert g.new_pool(g.spec | PERSIST) == 0
+    assert g.new_pool(g.spec | PERSIST) == 1
+    g.fill(1, pattern(1))
+    assert g.gen(PUT, 0, 1, index=3, cmfn=1) == 1
+    for index in range(3):
+        assert g.gen(PUT, 1, 2, index=index, cmfn=1) == 1
+
+    def drain(pool_id: int) -> list[int]:
+        got = []
+        for _ in range(4):
+            rc = ts.ctrl(SAVE_GET_NEXT_PAGE, 1, pool_id=pool_id, arg1=PAGE + hsize, buf=0)
+            if rc == -1:
+                return got
+            assert rc == 1
+            assert ts.memory[hsize:hsize + PAGE] == pattern(1)
+            got.append(_handle(ts.memory[:hsize], g.words)[1])
+        raise AssertionError(f"more pages than the pool holds: {got}")
+
+    for _ in range(2):
+        assert ts.ctrl(SAVE_BEGIN, 1) == 1
+        assert drain(0) == [3]
+        assert sorted(drain(1)) == [0, 1, 2]
+        assert ts.ctrl(SAVE_END, 1) == 0
+    assert ts.ctrl(SAVE_BEGIN, 1) == 1
+    assert ts.ctrl(SAVE_GET_NEXT_PAGE, 1, pool_id=1, arg1=PAGE + hsize, buf=0) == 1  # cut short
+    assert ts.ctrl(SAVE_END, 1) == 0
+    assert ts.ctrl(SAVE_BEGIN, 1) == 1
+    assert sorted(drain(1)) == [0, 1, 2]
+
+
+def test_no_ephemeral_page_goes_while_the_host_is_below_capacity(setup: tuple[Guest, Toolstack]) -> None:
+    # s.9 / s.10: ephemeral pages are evicted only to make room; the host holds 16 pages.
+    g, _ = setup
+    assert g.new_pool(g.spec) == 0
+    assert g.new_pool(g.spec | PERSIST) == 1
+    for index in range(10):
+        g.fill(1, pattern(index))
+        assert g.gen(PUT, 0, 1, index=index, cmfn=1) == 1
+    for index in range(5):
+        assert g.gen(PUT, 1, 1, index=index, cmfn=1) == 1
+    assert g.gen(PUT, 0, 1, index=3, cmfn=1) == 1  # dup puts need no room
+    for index in range(10):
+        assert g.gen(GET, 0, 1, index=index, cmfn=2) == 1
+        assert g.page(2) == (pattern(index) if index != 3 else pattern(9))  # the dup put's data

@@ -105,21 +105,19 @@ cdef class CytmemHost:
         cdef Store store = self.st.store
         cdef Source src
         if cmd == CMD_PUT_PAGE or cmd == CMD_WRITE or cmd == CMD_NEW_PAGE:
-            if cmd == CMD_NEW_PAGE:
-                src.kind = SRC_ZERO  # cmfn is never read
+            src.tmem_offset = cyt_le32(p + lay.gen_tmem_offset)
+            src.pfn_offset = cyt_le32(p + lay.gen_pfn_offset)
+            src.len = cyt_le32(p + lay.gen_len)
+            src.compress = client.compress
+            if cmd == CMD_NEW_PAGE or (cmd == CMD_WRITE and src.tmem_offset == 0 and src.pfn_offset == 0
+                                       and src.len == 0):
+                src.kind = SRC_ZERO  # a zero page: cmfn is never looked up (tmem-abi.md section 10)
             elif not frame_ok(mem, cmfn):
                 src.kind = SRC_FAULT
             else:
                 src.p = mem.p + cmfn * PAGE_SIZE
                 src.n = PAGE_SIZE
-                if cmd == CMD_PUT_PAGE:
-                    src.kind = SRC_FRAME
-                else:
-                    src.kind = SRC_WINDOW
-                    src.tmem_offset = cyt_le32(p + lay.gen_tmem_offset)
-                    src.pfn_offset = cyt_le32(p + lay.gen_pfn_offset)
-                    src.len = cyt_le32(p + lay.gen_len)
-                    src.compress = client.compress
+                src.kind = SRC_FRAME if cmd == CMD_PUT_PAGE else SRC_WINDOW
             return put(store, client, slot, pool, gen_oid(lay, p), index, &src)
         if cmd == CMD_GET_PAGE:
             return get(store, pool, gen_oid(lay, p), index, mem, cmfn, False, 0, 0, 0)

@@ -23,7 +23,7 @@ cdef inline bint region_ok(const Mem *m, uint64_t buf, uint64_t length) noexcept
 
 cdef enum SourceKind:
     SRC_FAULT    # the source is not in the caller's memory: -EFAULT, nothing stored
-    SRC_ZERO     # NEW_PAGE: a zero page, cmfn never read (TMEM-PUT-004)
+    SRC_ZERO     # NEW_PAGE, WRITE 0/0/0, RESTORE_PUT_PAGE arg1 0: a zero page, cmfn or buf never read
     SRC_FRAME    # PUT_PAGE: the whole frame (TMEM-PUT-004)
     SRC_WINDOW   # WRITE and RESTORE_PUT_PAGE: cyt_fill_window's rules (TMEM-PUT-005)
 

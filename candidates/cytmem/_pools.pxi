@@ -60,6 +60,8 @@ cdef long new_pool(HostState st, Client client, const CreatOp *c, int slot) exce
             st.shared[uuid] = pool
     else:
         pool = Pool.__new__(Pool, persistent, False, c.uuid_lo, c.uuid_hi)
+    if not pool.users:
+        pool.owner = client.domid  # the creator owns it
     client.slots[slot] = pool
     slots = pool.users.get(client.domid)
     if slots is None:
@@ -86,8 +88,10 @@ cdef long destroy_pool(HostState st, Client client, int32_t pool_id) except? -2:
 
 
 cdef int leave(HostState st, Client client, int slot) except -1:
-    """Clear a slot. The pool's last user frees it; otherwise only the objects this
-    client put into last are destroyed, the rest live on for the others (TMEM-SHARED-004)."""
+    """Clear a slot. The pool's last user frees it. Otherwise the others keep their slots
+    (TMEM-SHARED-004, tmem-abi.md section 10): a non-owner leaving a persistent pool takes
+    nothing with it; the owner, or a non-owner of an ephemeral pool, takes the objects it
+    put into last. An owner's leaving passes ownership to the lowest remaining domid."""
     cdef Pool pool = client.slots[slot]
     cdef TmemObject obj
     client.slots[slot] = None
@@ -106,6 +110,11 @@ cdef int leave(HostState st, Client client, int slot) except -1:
             uuid = (pool.uuid_lo, pool.uuid_hi)
             if st.shared.get(uuid) is pool:
                 del st.shared[uuid]
+        return 0
+    cdef bint owner = pool.owner == client.domid
+    if owner:
+        pool.owner = min(pool.users)
+    elif pool.persistent:
         return 0
     for oid, obj in list(pool.objects.items()):
         if obj.last_putter == client.domid:

@@ -21,7 +21,9 @@ cdef long restore_put_page(HostState st, const OpLayout *lay, const CtrlOp *c, c
         return -1
     cdef Source src
     src.kind = SRC_FAULT
-    if region_ok(mem, c.buf, c.arg1):
+    if c.arg1 == 0:
+        src.kind = SRC_ZERO  # a zero page: buf is not read (tmem-abi.md section 10)
+    elif region_ok(mem, c.buf, c.arg1):
         src.kind = SRC_WINDOW
         src.p = mem.p + c.buf
         src.n = c.arg1

@@ -22,13 +22,15 @@ cdef inline long reported(long v) noexcept:
 
 cdef long save_begin(HostState st, const CtrlOp *c) except? -2:
     """0 with nothing to save; else record was_frozen, freeze, mark live migration if arg1, 1
-    (TMEM-SAVE-001)."""
+    (TMEM-SAVE-001). arg1 0 never clears live migration (only SAVE_END does); each save starts
+    its SAVE_GET_NEXT_PAGE cursors afresh."""
     cdef Client client = st.target(c.cli_id)
     if client is None or not client.has_pools():
         return 0
     client.was_frozen = client.frozen
     client.frozen = True
-    client.live_migrating = c.arg1 != 0
+    if c.arg1 != 0:
+        client.live_migrating = True
     client.cursors.clear()
     return 1
 

@@ -39,7 +39,8 @@ cdef class Page:
 
 @cython.final
 cdef class TmemObject:
-    """The pages of one object id, and the client that last put into it (TMEM-SHARED-004)."""
+    """The pages of one object id, and the client that last put into it (TMEM-SHARED-004): its
+    objects may go when it leaves a shared pool as the owner, or an ephemeral one."""
 
     cdef dict pages          # index (int) -> Page, in first-put order
     cdef object last_putter  # domid
@@ -51,7 +52,8 @@ cdef class TmemObject:
 
 @cython.final
 cdef class Pool:
-    """A private pool, or a global shared one. `users`: domid -> the set of that client's slots naming it."""
+    """A private pool, or a global shared one. `users`: domid -> the set of that client's slots naming it;
+    `owner`: the domid of the client that created it (a shared pool's ownership passes on when it leaves)."""
 
     cdef readonly bint persistent
     cdef readonly bint shared
@@ -60,6 +62,7 @@ cdef class Pool:
     cdef dict objects        # oid bytes -> TmemObject, in first-put order
     cdef readonly Py_ssize_t npages
     cdef dict users
+    cdef object owner
 
     def __cinit__(self, bint persistent, bint shared, uint64_t uuid_lo, uint64_t uuid_hi):
         self.persistent = persistent
@@ -69,6 +72,7 @@ cdef class Pool:
         self.objects = {}
         self.npages = 0
         self.users = {}
+        self.owner = None
 
     cdef inline Page lookup(self, bytes oid, object index):
         cdef TmemObject obj = self.objects.get(oid)

@@ -237,7 +237,10 @@ static void ct_drop_cursors(ct_client *c)
     }
 }
 
-/* SAVE_BEGIN: 0 with nothing to save; else freeze, mark live migration if arg1, 1 (TMEM-SAVE-001). */
+/*
+ * SAVE_BEGIN: 0 with nothing to save; else freeze, mark live migration if arg1, 1 (TMEM-SAVE-001).
+ * arg1 0 leaves live_migrating as it is; each save starts its SAVE_GET_NEXT_PAGE cursors afresh.
+ */
 static long ct_save_begin(ct_host *h, const ct_op *op)
 {
     ct_client *c = ct_target(h, op);
@@ -250,7 +253,8 @@ static long ct_save_begin(ct_host *h, const ct_op *op)
         return 0;
     c->was_frozen = c->frozen;
     c->frozen = 1;
-    c->live_migrating = op->arg1 != 0;
+    if (op->arg1 != 0)
+        c->live_migrating = 1; /* only SAVE_END clears it (tmem-abi.md section 10) */
     ct_drop_cursors(c);
     return 1;
 }
@@ -367,7 +371,7 @@ static long ct_restore_put(ct_host *h, const ct_op *op, const ct_memory *m)
     ct_source s;
     if (pool == NULL)
         return -1;
-    if (ct_memory_has(m, op->buf, op->arg1)) {
+    if (op->arg1 == 0 || ct_memory_has(m, op->buf, op->arg1)) { /* arg1 0: a zero page, buf unread */
         ct_window_source(&s, op->arg1 != 0 ? m->base + op->buf : NULL, op->arg1, 0, 0, op->arg1, c->compress);
     } else {
         memset(&s, 0, sizeof s);

@@ -63,7 +63,7 @@ struct ct_object {
     ct_object *hnext;             /* the pool's hash chain */
     ct_page **pages;              /* sorted by index */
     uint32_t npages, cap;
-    unsigned int last_putter;     /* domid; its objects go when it leaves a shared pool */
+    unsigned int last_putter;     /* domid; its objects may go when the pool's owner leaves it */
 };
 
 struct ct_pool {
@@ -73,6 +73,7 @@ struct ct_pool {
     size_t nbuckets, nobjects;
     unsigned long npages;
     unsigned int refs;            /* client slots naming this pool */
+    unsigned int owner;           /* domid of the client that created it; passes on when it leaves */
 };
 
 /* An entry of the invalidated list (TMEM-SAVE-008), oldest first. */

@@ -21,13 +21,17 @@ int ct_memory_has(const ct_memory *m, uint64_t offset, uint64_t length)
     return offset <= m->len && length <= m->len - offset;
 }
 
-/* What PUT_PAGE, NEW_PAGE or WRITE stores; CT_SRC_FAULT if its cmfn is not a page of memory. */
+/*
+ * What PUT_PAGE, NEW_PAGE or WRITE stores; CT_SRC_FAULT if its cmfn is not a page of memory.
+ * NEW_PAGE, and WRITE with offsets and len all 0, store a zero page without reading cmfn.
+ */
 static void ct_put_source(ct_source *s, const ct_op *op, const ct_memory *m, int compress)
 {
     const unsigned char *frame;
     memset(s, 0, sizeof *s);
-    if (op->cmd == TMEM_NEW_PAGE) {
-        s->kind = CT_SRC_ZERO; /* cmfn is never read */
+    if (op->cmd == TMEM_NEW_PAGE ||
+        (op->cmd == TMEM_WRITE && op->tmem_offset == 0 && op->pfn_offset == 0 && op->len == 0)) {
+        s->kind = CT_SRC_ZERO; /* a zero page: cmfn is never looked up (tmem-abi.md section 10) */
         return;
     }
     if (op->cmfn >= m->len / TMEM_PAGE_SIZE) {

@@ -6,8 +6,12 @@
  * TMEM-SHARED-004), AUTH (TMEM-SHARED-005). The `tmem_shared_auth` boot
  * option is off, so a shared uuid never needs authorising: AUTH only keeps
  * its tables. A pool counts the client slots that name it; the last one to
- * go frees it, and a client leaving a shared pool that others still use
- * takes with it the objects it put into last.
+ * go frees it. A shared pool has an owner, the client that created it.
+ * When a client leaves a shared pool that others still use (tmem-abi.md
+ * section 10): a non-owner takes nothing from a persistent pool, and from
+ * an ephemeral one the objects it put into last; the owner takes the
+ * objects it put into last, and ownership passes to the remaining user
+ * with the lowest domid. The other users keep their slots.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -72,11 +76,34 @@ static void ct_forget_shared(ct_host *h, const ct_pool *pool)
             h->shared[i] = NULL;
 }
 
+/* The lowest domid of a client (other than `leaver`) with a slot naming `pool`. */
+static int ct_next_owner(const ct_host *h, const ct_client *leaver, const ct_pool *pool, unsigned int *domid)
+{
+    int found = 0;
+    size_t b, s;
+    for (b = 0; b < CT_CLIENT_BUCKETS; b++) {
+        const ct_client *c;
+        for (c = h->clients[b]; c != NULL; c = c->hnext) {
+            if (c == leaver || (found && c->domid >= *domid))
+                continue;
+            for (s = 0; s < TMEM_MAX_POOLS_PER_DOMAIN; s++) {
+                if (c->slots[s] == pool) {
+                    *domid = c->domid;
+                    found = 1;
+                    break;
+                }
+            }
+        }
+    }
+    return found;
+}
+
 /* Clear a slot; a pool's last user frees it, others keep it (TMEM-SHARED-004). */
 static void ct_leave(ct_host *h, ct_client *c, int slot)
 {
     ct_pool *pool = c->slots[slot];
     size_t s, b;
+    int owner;
     c->slots[slot] = NULL;
     ct_cursor_free(c->cursors[slot]);
     c->cursors[slot] = NULL;
@@ -92,6 +119,11 @@ static void ct_leave(ct_host *h, ct_client *c, int slot)
         ct_pool_free(h, pool);
         return;
     }
+    owner = pool->owner == c->domid;
+    if (owner && !ct_next_owner(h, c, pool, &pool->owner))
+        pool->owner = TMEM_CLI_ID_NULL; /* unreachable: refs > 0 means another client holds it */
+    if (pool->persistent && !owner)
+        return; /* a non-owner leaves every persistent object in place */
     for (b = 0; b < pool->nbuckets; b++) {
         ct_object *obj = pool->buckets[b];
         while (obj != NULL) {
@@ -176,6 +208,8 @@ long ct_new_pool(ct_host *h, ct_client *c, const ct_op *op, int slot)
         if (pool == NULL)
             return -CT_ENOMEM;
     }
+    if (pool->refs == 0)
+        pool->owner = c->domid; /* the creator owns it */
     c->slots[slot] = pool;
     pool->refs++;
     return slot;
