@@ -48,6 +48,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "names, 'auto' (the other built-in candidates, the default) or 'none'")
     p.add_argument("--time-limit", type=float, metavar="SECONDS",
                    help="a cell's machine still running after this long is a hang (default 900)")
+    p.add_argument("-x", "--exitfirst", action="store_true",
+                   help="stop at the first cell that fails; the cells not reached are reported as not run")
+    p.add_argument("--no-shrink", action="store_true",
+                   help="report each violation as first found, without shrinking its steps (a quick verdict)")
     p.add_argument("--shard", metavar="I/N", help="run only shard I of N (a deterministic 1/N of the cells)")
     p.add_argument("--quiet", action="store_true",
                    help="no live display: a line per cell as it finishes, then the verdict table")
@@ -68,6 +72,10 @@ def pytest_args(args: argparse.Namespace, report_path: str) -> list[str]:
         out.append(f"--tmem-cells={args.cells}")
     if args.shard:
         out.append(f"--tmem-shard={args.shard}")
+    if getattr(args, "no_shrink", False):
+        out.append("--tmem-no-shrink")
+    if getattr(args, "exitfirst", False):
+        out.append("-x")
     out.append(f"--tmem-peers={args.peers}")
     if args.time_limit:
         out.append(f"--tmem-time-limit={args.time_limit}")

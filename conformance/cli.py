@@ -111,8 +111,13 @@ def _reports(sub: argparse._SubParsersAction) -> None:
     register(sub)
 
 
+def _selftest(sub: argparse._SubParsersAction) -> None:
+    from .selftest.run import register
+    register(sub)
+
+
 #: Commands defined in their own modules.
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_certify, _reports]
+_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_certify, _reports, _selftest]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

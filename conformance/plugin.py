@@ -17,7 +17,7 @@ from collections.abc import Generator
 from typing import Any
 
 import pytest
-from hypothesis import settings
+from hypothesis import Phase, settings
 
 from . import profiles
 from .cases import Case, cases_for, parse_peers, select_cells
@@ -48,6 +48,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "(the other built-in candidates) or 'none' (default)")
     group.addoption("--tmem-time-limit", metavar="SECONDS", type=float, default=DEFAULT_TIME_LIMIT,
                     help=f"a case still running after this long is a hang (default {DEFAULT_TIME_LIMIT:.0f})")
+    group.addoption("--tmem-no-shrink", action="store_true", default=False,
+                    help="report a violation as first found, without shrinking its steps (a quick verdict)")
     group.addoption("--tmem-shard", metavar="I/N", default=None,
                     help="run only shard I of N (a deterministic 1/N of the selected cells)")
 
@@ -56,6 +58,10 @@ def pytest_configure(config: pytest.Config) -> None:
     profile = config.getoption("--tmem-profile")
     if profile:
         settings.load_profile(profile)
+    if config.getoption("--tmem-no-shrink"):
+        settings.register_profile("tmem-no-shrink", parent=settings(),
+                                  phases=[Phase.explicit, Phase.reuse, Phase.generate])
+        settings.load_profile("tmem-no-shrink")
     spec = config.getoption("--tmem-backend")
     if not spec:
         if config.getoption("--tmem-report") or config.getoption("--tmem-cells"):

@@ -34,8 +34,7 @@ from .abi import (
     flags_spec,
 )
 from .control import control_outcomes
-from .errors import ModelError
-from .errors import LayoutError, Violation
+from .errors import LayoutError, ModelError, Violation
 from .host_state import Client, HostState, Key, Oid, Page, Pool
 from .layouts import layout
 from .outcomes import ANY_NEGATIVE, Outcome, Outcomes
