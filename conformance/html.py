@@ -9,6 +9,7 @@ import jinja2
 from .matrix_view import grid_ids
 from .models.rules import anchor as rule_anchor
 from .render import collect, summary, violation_anchor
+from .selftest.power import measured_power
 
 
 def render(docs: list[dict[str, Any]], rules_doc: str = "CONFORMANCE.md") -> str:
@@ -20,4 +21,4 @@ def render(docs: list[dict[str, Any]], rules_doc: str = "CONFORMANCE.md") -> str
     return env.get_template("report.html.j2").render(
         backends=[d["backend"] for d in docs], summaries=summary(docs), grids=grid_ids(), cells=cells,
         multi=len(docs) > 1, problems=problems, anchor=violation_anchor, rule_anchor=rule_anchor,
-        rules_doc=rules_doc)
+        rules_doc=rules_doc, power=measured_power())

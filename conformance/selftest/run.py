@@ -177,6 +177,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=FORMATS, default="text", help="what to print at the end")
     p.add_argument("--only", metavar="NAMES", help="comma-separated substrings of fault/variant names")
     p.add_argument("--time-limit", type=float, metavar="SECONDS", help="per case, as for certify")
+    p.add_argument("--save-power", action="store_true",
+                   help="record the figures in the package (power.json), quoted by the HTML report's footer")
     p.set_defaults(func=main)
 
 
@@ -196,6 +198,11 @@ def main(args: argparse.Namespace) -> int:
         with open(args.report, "w", encoding="utf-8") as f:
             json.dump(doc, f, indent=2)
             f.write("\n")
+    if args.save_power:
+        if args.only:
+            raise UsageError("--save-power records the whole catalogue's figures: drop --only")
+        from .power import save_power
+        save_power(doc)
     text = {"json": lambda d: json.dumps(d, indent=2) + "\n", "markdown": render_markdown,
             "text": render_text}[args.format](doc)
     sys.stdout.write(text)
