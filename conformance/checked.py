@@ -9,7 +9,9 @@ so the shrunk counterexample reads on its own.
 from __future__ import annotations
 
 import base64
+import contextlib
 import traceback
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from .backend import Backend, BackendFactory
@@ -75,6 +77,13 @@ def describe_bytes(op: bytes, v: AbiVersion, word_size: int) -> str:
     return text if len(op) == lay.size else f"{text} ({len(op)}-byte buffer)"
 
 
+#: The rules a host breaks when it loses or changes a page it must keep. While a machine drives a
+#: guest or the toolstack through a host, such a violation is named by what that guest or toolstack
+#: was promised (a frontswap page is TMEM-GUEST-001, a migrated one TMEM-MIG-001).
+PAGE_RULES = frozenset({"TMEM-EPH-001", "TMEM-EPH-002", "TMEM-GET-002", "TMEM-GET-003", "TMEM-GET-001",
+                        "TMEM-SHARED-002", "TMEM-PUT-001", "TMEM-PUT-006"})
+
+
 class CheckedHost:
     """One backend host and its model, in lock step."""
 
@@ -89,6 +98,16 @@ class CheckedHost:
             raise BackendError(f"the backend factory failed for {v.name} with capacity {capacity}: "
                                f"{type(e).__name__}: {e}", list(log.lines), traceback.format_exc()) from e
         self.calls = 0
+        self.context: Mapping[str, str] = {}
+
+    @contextlib.contextmanager
+    def promised(self, renames: Mapping[str, str]) -> Iterator[None]:
+        """Name violations of the rules in `renames` by the guest- or toolstack-level rule they break."""
+        outer, self.context = self.context, {**self.context, **renames}
+        try:
+            yield
+        finally:
+            self.context = outer
 
     def hypercall(self, domid: int, word_size: int, op: bytes, memory: bytearray) -> int:
         before = bytes(memory)
@@ -115,9 +134,12 @@ class CheckedHost:
         try:
             self.model.observe(domid, word_size, op, before, ret, bytes(memory))
         except Violation as v:
-            v.steps = list(self.log.lines)  # type: ignore[attr-defined]
-            v.events = list(self.log.events)  # type: ignore[attr-defined]
-            raise
+            named = self.context.get(v.rule)
+            if named is not None:
+                v = Violation(named, v.what, v.expected, f"{v.observed} (at the hypercall: {v.rule})")
+            v.steps = list(self.log.lines)
+            v.events = list(self.log.events)
+            raise v from None
         return ret
 
     def destroy_domain(self, domid: int) -> None:
@@ -141,6 +163,6 @@ class CheckedHost:
 def violation(rule: str, what: str, expected: str, observed: str, log: StepLog) -> Violation:
     """A machine-level violation (not from one hypercall), carrying the steps so far."""
     v = Violation(rule, what, expected, observed)
-    v.steps = list(log.lines)  # type: ignore[attr-defined]
-    v.events = list(log.events)  # type: ignore[attr-defined]
+    v.steps = list(log.lines)
+    v.events = list(log.events)
     return v

@@ -18,6 +18,7 @@ from .host_state import Client, Key, Page, Pool
 from .layouts import layout
 from .outcomes import ANY_NEGATIVE, ANY_POSITIVE, Outcome, Outcomes, Region, Write
 from .pages import RESTORED, consistent, window_store
+from .versions import VERSIONS, AbiVersion
 
 if TYPE_CHECKING:
     from .host import ReferenceHost
@@ -46,8 +47,12 @@ def _client(host: ReferenceHost, c: codec.Ctrl) -> Client | None:
 
 
 def _no_client(host: ReferenceHost, c: codec.Ctrl, rule: str) -> str:
-    """The rule a "no such client" answer checks: a destroyed domain's client is gone (TMEM-DESTROY-003)."""
-    return "TMEM-DESTROY-003" if c.cli_id & CLI_ID_NULL in host.state.destroyed else rule
+    """The rule a "no such client" answer checks: a destroyed domain's client is gone (TMEM-DESTROY-003);
+    a domain the toolstack only probed before a restore must still have none (TMEM-MIG-002)."""
+    cli = c.cli_id & CLI_ID_NULL
+    if cli in host.state.destroyed:
+        return "TMEM-DESTROY-003"
+    return "TMEM-MIG-002" if cli in host.state.probed else rule
 
 
 def _missing(client: Client | None) -> dict[int, str]:
@@ -78,6 +83,10 @@ def _set(attr: str, value: Callable[[codec.Ctrl], object]) -> Callable[[Client, 
     def apply(client: Client, c: codec.Ctrl) -> None:
         setattr(client, attr, value(c))
     return apply
+
+
+def _freeze(client: Client, c: codec.Ctrl) -> None:
+    client.frozen, client.thawed_by_save_end = True, False
 
 
 def _int32(v: int) -> int:
@@ -114,13 +123,19 @@ def _save_begin(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, mem
     def begin(_: bytes) -> None:
         client.was_frozen, client.frozen = client.frozen, True
         client.live_migrating = client.live_migrating or c.arg1 != 0  # only SAVE_END clears it
+        client.thawed_by_save_end = False
         client.reported.clear()
     return _one(what, "TMEM-SAVE-001", 1, "save begun: client frozen", begin)
 
 
 def _constant(rule: str, value: Callable[[ReferenceHost], int], meaning: str) -> Handler:
+    """A host-wide number, for any cli_id. Asked for a domain with no client it is a restore's probe:
+    a wrong answer refuses or admits a stream of the wrong version (TMEM-STREAM-002)."""
     def handler(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
-        return _one(what, rule, value(host), meaning)
+        cli = c.cli_id & CLI_ID_NULL
+        if cli == CLI_ID_NULL or cli in host.state.clients:
+            return _one(what, rule, value(host), meaning)
+        return _one(what, "TMEM-STREAM-002", value(host), meaning, lambda _m: host.state.probed.add(cli))
     return handler
 
 
@@ -129,7 +144,7 @@ def _client_value(value: Callable[[Client], int], meaning: str) -> Handler:
         client = _client(host, c)
         if client is None:
             return _one(what, _no_client(host, c, "TMEM-SAVE-003"), -1, "no such client")
-        result = _one(what, "TMEM-SAVE-003", value(client), meaning)
+        result = _one(what, "TMEM-STREAM-004" if client.restored else "TMEM-SAVE-003", value(client), meaning)
         result.by_ret.update(_missing(client))
         return result
     return handler
@@ -185,33 +200,56 @@ def _next_page(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memo
         return _one(what, "TMEM-HC-005", -int(Errno.EFAULT), "buffer outside memory")
     reported = client.reported.setdefault(pool_id, set())
     left = [k for k in pool.pages if k not in reported]
-    options = []
-    for key in left:
-        page = pool.pages[key]
-        handle = codec.pack_handle(codec.TmemHandle(pool_id, key[1], key[0]), host.version)
-
-        def writes_of(p: Page, handle: bytes = handle) -> tuple[Write, ...]:
-            return (Write(c.buf, handle), Write(c.buf + hsize, p.data, p.known))
-
-        def report(after: bytes, key: Key = key, page: Page = page, writes_of: object = writes_of) -> None:
-            reported.add(key)
-            start = c.buf + hsize
-            seen = consistent(page, writes_of, after)
-            pool.pages[key] = seen.learn(after[start:start + PAGE_SIZE], True)
-        shown: list[tuple[Write, ...]] = []
-        for cand in page.candidates():  # any order is the host's choice; each page once (section 10)
-            writes = writes_of(cand)
-            if writes not in shown:
-                shown.append(writes)
-                options.append(Outcome.ret(1, rule, f"page oid={key[0]} index={key[1]} reported", report,
-                                           writes))
+    result = Outcomes(what, rule, _reports(host.version, c.buf, hsize, pool_id, pool, left, reported))
     if all(not pool.pages[k].sure for k in left):
         def end(_: bytes) -> None:
             for k in left:
                 pool.pages.pop(k, None)
             client.reported.pop(pool_id, None)
-        options.append(Outcome.ret(-1, rule, "every page reported", end))
-    return Outcomes(what, rule, options)
+        result.options.append(Outcome.ret(-1, rule, "every page reported", end))
+    for row in VERSIONS.values():  # a handle in another version's layout
+        if row.name != host.version.name and layout(row, 64).handle.size <= hsize + PAGE_SIZE:
+            result.diagnoses.append(("TMEM-LAYOUT-001", f"the handle is in the {row.name} layout",
+                                     _reports(row, c.buf, layout(row, 64).handle.size, pool_id, pool, left,
+                                              None)))
+    result.diagnoses.append(("TMEM-STREAM-001", "the page is right but its handle is not, so the stream would "
+                             "carry it under another pool, object or index",
+                             _reports(host.version, c.buf, hsize, pool_id, pool, left, None, handle_known=False)))
+    return result
+
+
+def _reports(row: AbiVersion, buf: int, hsize: int, pool_id: int, pool: Pool, left: list[Key],
+             reported: set[Key] | None, handle_known: bool = True) -> list[Outcome]:
+    """One outcome per page not yet reported (any order is the host's choice; each page once, section 10)
+    and per candidate of its bytes. `reported` None: outcomes for a diagnosis only, without effects."""
+    options = []
+    for key in left:
+        page = pool.pages[key]
+        oid = (tuple(key[0]) + (0,) * row.oid_words)[:row.oid_words]
+        handle = codec.pack_handle(codec.TmemHandle(pool_id, key[1], oid), row)
+        hmask = None if handle_known else bytes(len(handle))
+
+        def writes_of(p: Page, handle: bytes = handle, hmask: bytes | None = hmask) -> tuple[Write, ...]:
+            return (Write(buf, handle, hmask), Write(buf + hsize, p.data, p.known))
+
+        def report(after: bytes, key: Key = key, page: Page = page, writes_of: object = writes_of) -> None:
+            assert reported is not None
+            reported.add(key)
+            start = buf + hsize
+            seen = consistent(page, writes_of, after)
+            pool.pages[key] = seen.learn(after[start:start + PAGE_SIZE], True)
+        shown: list[tuple[Write, ...]] = []
+        for cand in page.candidates():
+            writes = writes_of(cand)
+            if writes not in shown:
+                shown.append(writes)
+                options.append(Outcome.ret(1, "TMEM-SAVE-007", f"page oid={key[0]} index={key[1]} reported",
+                                           report if reported is not None else _nothing, writes))
+    return options
+
+
+def _nothing(_: bytes) -> None:
+    return None
 
 
 def _next_inv(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
@@ -252,6 +290,7 @@ def _save_end(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memor
         client.live_migrating = False
         client.invalidated.clear()
         client.frozen = client.was_frozen
+        client.thawed_by_save_end = not client.frozen
         client.reported.clear()
     return _one(what, "TMEM-SAVE-009", 0, "save ended", end)
 
@@ -261,7 +300,7 @@ def _restore_begin(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, 
     if cli == CLI_ID_NULL or cli in host.state.clients:
         return _one(what, "TMEM-RESTORE-001", -1, "client exists")
     def create(_: bytes) -> None:
-        host.state.clients.setdefault(cli, Client(cli))
+        host.state.clients.setdefault(cli, Client(cli, restored=True))
     return _one(what, "TMEM-RESTORE-001", 1, "client created", create)
 
 
@@ -288,7 +327,7 @@ def _restore_flush(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, 
 
 HANDLERS: dict[int, Handler] = {
     Subop.THAW: _for_each("TMEM-CTRL-001", "thawed", _set("frozen", lambda c: False)),
-    Subop.FREEZE: _for_each("TMEM-CTRL-001", "frozen", _set("frozen", lambda c: True)),
+    Subop.FREEZE: _for_each("TMEM-CTRL-001", "frozen", _freeze),
     Subop.FLUSH: _flush,
     Subop.DESTROY: _for_each("TMEM-CTRL-001", "thawed", _set("frozen", lambda c: False)),
     Subop.LIST: _list,

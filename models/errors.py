@@ -35,8 +35,12 @@ class Violation(TmemConformanceError, AssertionError):
     and `observed` say what was allowed and what happened.
     """
 
+    steps: list[str]
+    events: list[dict[str, object]]
+
     def __init__(self, rule: str, what: str, expected: str, observed: str) -> None:
         self.rule, self.what, self.expected, self.observed = rule, what, expected, observed
+        self.steps, self.events = [], []
         super().__init__(f"rule {rule} violated: {what}: expected {expected}; observed {observed}")
 
     def __reduce__(self) -> tuple[object, ...]:

@@ -340,7 +340,7 @@ class ReferenceHost:
                                self._fate_effect(client, slot, pool, key, fate, evict=not room,
                                                  gone_rule="TMEM-PUT-002" if old is not None else rule))
                    for ret, fate in sorted(merged.items(), key=lambda kv: -kv[0])]
-        return Outcomes(what, rule, options)
+        return Outcomes(what, rule, options, _still_frozen(actors))
 
     def _fate_effect(self, client: Client, slot: int, pool: Pool, key: Key, fate: object, evict: bool,
                      gone_rule: str) -> Callable[[bytes], None]:
@@ -455,7 +455,8 @@ class ReferenceHost:
             options.append(Outcome.ret(neg(Errno.EFROZEN), "TMEM-FLUSH-003", "frozen: flushed anyway", effect))
         if False in frozen:
             options.append(Outcome.ret(1, rule, "flushed", effect))
-        return Outcomes(what, "TMEM-FLUSH-003" if client.frozen else rule, options)
+        return Outcomes(what, "TMEM-FLUSH-003" if client.frozen else rule, options,
+                        _still_frozen(self.actors(client, pool)))
 
     # ------------------------------------------------------------------ auth
     def _auth(self, what: str, c: codec.Creat) -> Outcomes:
@@ -490,6 +491,13 @@ _PUT_MEANING = {
     neg(Errno.EFAULT): "cmfn is not there: nothing stored",
     neg(Errno.EINVAL): "window past the page end: nothing stored (XSA-15 fix)",
 }
+
+
+def _still_frozen(actors: list[Client]) -> dict[int, str]:
+    """-EFROZEN from a client SAVE_END thawed (and no other state freezes) breaks TMEM-SAVE-009."""
+    if any(a.frozen for a in actors) or not any(a.thawed_by_save_end for a in actors):
+        return {}
+    return {neg(Errno.EFROZEN): "TMEM-SAVE-009"}
 
 
 def _then(o: Outcome, extra: Callable[[bytes], None]) -> Outcome:

@@ -134,6 +134,10 @@ class Client:
     implicit: bool = False
     #: its domid had a client that was destroyed before this one (TMEM-DESTROY-003)
     reborn: bool = False
+    #: created by RESTORE_BEGIN: the toolstack re-applies its saved policy (TMEM-STREAM-004)
+    restored: bool = False
+    #: SAVE_END thawed it (was not frozen before SAVE_BEGIN): new puts must work again (TMEM-MIG-003)
+    thawed_by_save_end: bool = False
 
     def pool(self, pool_id: int) -> Pool | None:
         if 0 <= pool_id < MAX_POOLS_PER_DOMAIN:
@@ -153,6 +157,9 @@ class HostState:
     global_auth: int = 0
     #: domids whose client was destroyed (a later client of that domid starts empty)
     destroyed: set[int] = field(default_factory=set)
+    #: domids the toolstack probed with a control sub-op while they had no client (a restore's
+    #: version check): the probe must not create one (TMEM-MIG-002)
+    probed: set[int] = field(default_factory=set)
 
     def pools(self) -> list[Pool]:
         seen: dict[int, Pool] = {}

@@ -122,6 +122,9 @@ class Outcomes:
     #: the rule to name instead of `rule` when the backend returned this value (e.g. a hit on a
     #: handle a flush removed names the flush's rule)
     by_ret: dict[int, str] = field(default_factory=dict)
+    #: outcomes a specific fault would give, each with the rule to name and why, tried only once the
+    #: observation is refused (e.g. a handle written in the other version's layout: TMEM-LAYOUT-001)
+    diagnoses: list[tuple[str, str, list[Outcome]]] = field(default_factory=list)
 
     def admitting(self, ret: int, before: bytes, after: bytes) -> Outcome | None:
         """The outcome that allows this observation, or None; changes nothing."""
@@ -133,6 +136,15 @@ class Outcomes:
 
     def observe(self, ret: int, before: bytes, after: bytes) -> Outcome:
         """Pick the outcome the backend chose and apply its narrowing; raise Violation if none fits."""
+        try:
+            return self._observe(ret, before, after)
+        except Violation as v:
+            for rule, why, options in self.diagnoses:
+                if any(o.admits(ret) and o.memory_mismatch(before, after) is None for o in options):
+                    raise Violation(rule, self.what, v.expected, f"{v.observed}: {why}") from None
+            raise
+
+    def _observe(self, ret: int, before: bytes, after: bytes) -> Outcome:
         by_ret = [o for o in self.options if o.admits(ret)]
         if not by_ret:
             raise Violation(self.by_ret.get(ret, self.rule), self.what, self.expected(), f"returned {ret}")

@@ -27,10 +27,21 @@ def logged(fn: F) -> F:
             return fn(self, *args, **kwargs)
         except Violation as v:
             if not getattr(v, "steps", None):
-                v.steps = list(self.log.lines)  # type: ignore[attr-defined]
-                v.events = list(self.log.events)  # type: ignore[attr-defined]
+                v.steps = list(self.log.lines)
+                v.events = list(self.log.events)
             raise
     return wrapper  # type: ignore[return-value]
+
+
+def under(renames: dict[str, str]) -> Callable[[F], F]:
+    """Run a rule with its host naming page-rule violations by what the rule's guest was promised."""
+    def deco(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with self.host.promised(renames):
+                return fn(self, *args, **kwargs)
+        return wrapper  # type: ignore[return-value]
+    return deco
 
 
 class CellMachine(RuleBasedStateMachine):

@@ -14,16 +14,18 @@ from hypothesis.stateful import initialize, rule
 
 from .. import strategies as S
 from ..backend import BackendFactory
-from ..checked import CheckedHost, violation
+from ..checked import PAGE_RULES, CheckedHost, violation
 from ..models.abi import Subop
 from ..models.errors import StreamError
 from ..models.guests import GuestKernel
 from ..models.matrix import Cell
 from ..models.toolstack import Toolstack
 from ..models.versions import VERSIONS
-from .base import CellMachine, logged
+from .base import CellMachine, logged, under
 
 GUEST, BYSTANDER = 1, 2
+#: The source still runs the guest after a save: its puts must work again (TMEM-MIG-003).
+SOURCE_THAWED = {"TMEM-SAVE-009": "TMEM-MIG-003"}
 BYSTANDER_PAGES = 2
 
 
@@ -35,7 +37,7 @@ def build(cell: Cell, factory: BackendFactory, dest_factory: BackendFactory | No
         @initialize(capacity=st.integers(8, 40))
         @logged
         def boot(self, capacity: int) -> None:
-            self.here = CheckedHost(factory, src_v, capacity, self.log, "source")
+            self.here = self.host = CheckedHost(factory, src_v, capacity, self.log, "source")
             # The destination also holds the bystander's pages: room for them comes on top.
             self.there = CheckedHost(dest_factory or factory, dst_v, capacity + BYSTANDER_PAGES, self.log,
                                      "destination")
@@ -54,6 +56,7 @@ def build(cell: Cell, factory: BackendFactory, dest_factory: BackendFactory | No
         # ------------------------------------------------------------ the guest's work
         @rule(swap_type=S.SWAP_TYPES, offset=st.integers(0, 40), data=S.PAGES)
         @logged
+        @under(SOURCE_THAWED)
         def swap_out(self, swap_type: int, offset: int, data: bytes) -> None:
             self.guest.swap_out(swap_type, offset, data)
             self.swapped[(swap_type, offset)] = data
@@ -61,6 +64,7 @@ def build(cell: Cell, factory: BackendFactory, dest_factory: BackendFactory | No
 
         @rule(pick=st.integers(0, 10**6))
         @logged
+        @under(SOURCE_THAWED)
         def swap_invalidate(self, pick: int) -> None:
             if self.swapped:
                 key = sorted(self.swapped)[pick % len(self.swapped)]
@@ -70,28 +74,37 @@ def build(cell: Cell, factory: BackendFactory, dest_factory: BackendFactory | No
 
         @rule(key=st.integers(0, 4), data=S.PAGES)
         @logged
+        @under(SOURCE_THAWED)
         def cleancache_put(self, key: int, data: bytes) -> None:
             self.guest.cleancache_put("root", (key,) + (0,) * (src_v.oid_words - 1), 0, data)
             self.step_done()
 
         # ------------------------------------------------------------ checks
+        @staticmethod
+        def checked(guest: GuestKernel) -> CheckedHost:
+            assert isinstance(guest.port, CheckedHost)
+            return guest.port
+
         def check_guest(self, rule_id: str, where: str) -> None:
-            for key, data in sorted(self.swapped.items()):
-                if self.guest.swap_in(*key) != data:
-                    raise violation(rule_id, f"swap-in of type {key[0]} offset {key[1]} {where}",
-                                    "the page swapped out", "other data or nothing", self.log)
+            with self.checked(self.guest).promised({r: rule_id for r in PAGE_RULES}):
+                for key, data in sorted(self.swapped.items()):
+                    if self.guest.swap_in(*key) != data:
+                        raise violation(rule_id, f"swap-in of type {key[0]} offset {key[1]} {where}",
+                                        "the page swapped out", "other data or nothing", self.log)
 
         def check_bystander(self) -> None:
-            for key, data in sorted(self.bystander_pages.items()):
-                if self.bystander.swap_in(*key) != data:
-                    raise violation("TMEM-MIG-002", "the destination's other domain after a restore",
-                                    "its pages untouched", "other data or nothing", self.log)
+            with self.checked(self.bystander).promised({r: "TMEM-MIG-002" for r in PAGE_RULES}):
+                for key, data in sorted(self.bystander_pages.items()):
+                    if self.bystander.swap_in(*key) != data:
+                        raise violation("TMEM-MIG-002", "the destination's other domain after a restore",
+                                        "its pages untouched", "other data or nothing", self.log)
 
         def destination_has_no_client(self, what: str) -> None:
-            got = Toolstack(self.there, self.there.version).control(Subop.SAVE_GET_CLIENT_FLAGS, GUEST)
+            rule_id = "TMEM-STREAM-003" if "stream" in what else "TMEM-STREAM-002"
+            with self.there.promised({"TMEM-SAVE-003": rule_id, "TMEM-DESTROY-003": rule_id}):
+                got = Toolstack(self.there, self.there.version).control(Subop.SAVE_GET_CLIENT_FLAGS, GUEST)
             if got != -1:
-                raise violation("TMEM-STREAM-003" if "stream" in what else "TMEM-MIG-002", what,
-                                f"no client for dom{GUEST} on the destination (-1)",
+                raise violation(rule_id, what, f"no client for dom{GUEST} on the destination (-1)",
                                 f"SAVE_GET_CLIENT_FLAGS returned {got}", self.log)
 
         # ------------------------------------------------------------ moves
@@ -124,6 +137,7 @@ def build(cell: Cell, factory: BackendFactory, dest_factory: BackendFactory | No
                 self.here.destroy_domain(GUEST)  # the source domain is gone once the move is done
                 self.guest.port = self.there
                 self.here, self.there = self.there, self.here
+                self.host = self.here
                 self.moves += 1
                 self.check_guest("TMEM-MIG-001", "after the move")
             else:

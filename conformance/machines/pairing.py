@@ -13,11 +13,11 @@ from hypothesis.stateful import initialize, invariant, precondition, rule
 
 from .. import strategies as S
 from ..backend import BackendFactory
-from ..checked import CheckedHost, violation
+from ..checked import PAGE_RULES, CheckedHost, violation
 from ..models.guests import GuestKernel
 from ..models.matrix import Cell
 from ..models.versions import VERSIONS
-from .base import CellMachine, logged
+from .base import CellMachine, logged, under
 
 EXPECTATION_RULE = {"native": "TMEM-PAIR-001", "graceful-failure": "TMEM-PAIR-002", "via-shim": "TMEM-PAIR-003"}
 SHARED_FS_UUID = (0x5EED, 0xF00D)
@@ -29,6 +29,13 @@ def build(cell: Cell, factory: BackendFactory) -> type[CellMachine]:
     v = VERSIONS[cell.host]
     native_words = VERSIONS[cell.guest.split("+")[0]].oid_words
     keys = S.wide_filekeys() if native_words > 1 else st.tuples(st.integers(0, 6))
+    # What each guest-level operation was promised, naming a page rule broken beneath it.
+    expectation = EXPECTATION_RULE[cell.expected]
+    negotiate = {"TMEM-POOL-001": expectation, "TMEM-POOL-005": expectation}
+    swap = {r: "TMEM-GUEST-001" for r in PAGE_RULES}
+    clean = {r: "TMEM-GUEST-002" for r in PAGE_RULES}
+    if cell.expected == "via-shim":  # another id's data: the shim's ids were aliased
+        clean["TMEM-GET-003"] = "TMEM-PAIR-004"
 
     class PairingMachine(CellMachine):
         @initialize(capacity=st.integers(2, 40))
@@ -38,22 +45,25 @@ def build(cell: Cell, factory: BackendFactory) -> type[CellMachine]:
             self.hosts.append(self.host)
             self.guest = GuestKernel.of(guest_kind, cell.word_size, 1, self.host)
             self.peer = GuestKernel.of(guest_kind, cell.word_size, 2, self.host)
-            self.guest.frontswap_init()
+            with self.host.promised(negotiate):
+                self.guest.frontswap_init()
             got = self.guest.negotiated.name if self.guest.negotiated else None
             if got != cell.negotiated:
                 raise violation(EXPECTATION_RULE[cell.expected], f"{cell.guest} {cell.word_size}-bit guest "
                                 f"negotiating with a {cell.host} host", f"{cell.expected} (tmem version "
                                 f"{cell.negotiated or 'none'})", f"tmem version {got or 'none'} "
                                 f"after NEW_POOL results {self.guest.tried}", self.log)
-            for g in (self.guest, self.peer):
-                g.cleancache_init_fs("root")
-                g.cleancache_init_fs("shared", SHARED_FS_UUID)
-            self.peer.frontswap_init()
+            with self.host.promised(negotiate):
+                for g in (self.guest, self.peer):
+                    g.cleancache_init_fs("root")
+                    g.cleancache_init_fs("shared", SHARED_FS_UUID)
+                self.peer.frontswap_init()
             self.swapped: dict[tuple[int, int], bytes] = {}
 
         # ------------------------------------------------------------ frontswap
         @rule(swap_type=S.SWAP_TYPES, offset=S.SWAP_OFFSETS, data=S.PAGES)
         @logged
+        @under(swap)
         def swap_out(self, swap_type: int, offset: int, data: bytes) -> None:
             self.guest.swap_out(swap_type, offset, data)
             self.swapped[(swap_type, offset)] = data
@@ -62,6 +72,7 @@ def build(cell: Cell, factory: BackendFactory) -> type[CellMachine]:
         @precondition(lambda self: bool(getattr(self, "swapped", None)))
         @rule(pick=st.integers(0, 10**6))
         @logged
+        @under(swap)
         def swap_in(self, pick: int) -> None:
             key = sorted(self.swapped)[pick % len(self.swapped)]
             got = self.guest.swap_in(*key)
@@ -73,6 +84,7 @@ def build(cell: Cell, factory: BackendFactory) -> type[CellMachine]:
         @precondition(lambda self: bool(getattr(self, "swapped", None)))
         @rule(pick=st.integers(0, 10**6))
         @logged
+        @under(swap)
         def swap_invalidate(self, pick: int) -> None:
             key = sorted(self.swapped)[pick % len(self.swapped)]
             self.guest.swap_invalidate(*key)
@@ -81,6 +93,7 @@ def build(cell: Cell, factory: BackendFactory) -> type[CellMachine]:
 
         @rule(swap_type=S.SWAP_TYPES)
         @logged
+        @under(swap)
         def swap_invalidate_area(self, swap_type: int) -> None:
             self.guest.swap_invalidate_area(swap_type)
             self.swapped = {k: d for k, d in self.swapped.items() if k[0] != swap_type}
@@ -88,6 +101,7 @@ def build(cell: Cell, factory: BackendFactory) -> type[CellMachine]:
 
         @rule(swap_type=S.SWAP_TYPES, offset=S.SWAP_OFFSETS, data=S.PAGES)
         @logged
+        @under(swap)
         def peer_swaps_too(self, swap_type: int, offset: int, data: bytes) -> None:
             self.peer.swap_out(swap_type, offset, data)
             if self.peer.swap_in(swap_type, offset) != data:
@@ -98,12 +112,14 @@ def build(cell: Cell, factory: BackendFactory) -> type[CellMachine]:
         # ------------------------------------------------------------ cleancache
         @rule(fs=S.FILESYSTEMS, key=keys, index=st.integers(0, 3), data=S.PAGES, by_peer=st.booleans())
         @logged
+        @under(clean)
         def cleancache_put(self, fs: str, key: tuple[int, ...], index: int, data: bytes, by_peer: bool) -> None:
             (self.peer if by_peer else self.guest).cleancache_put(fs, key, index, data)
             self.step_done()
 
         @rule(fs=S.FILESYSTEMS, key=keys, index=st.integers(0, 3), by_peer=st.booleans())
         @logged
+        @under(clean)
         def cleancache_get(self, fs: str, key: tuple[int, ...], index: int, by_peer: bool) -> None:
             g = self.peer if by_peer else self.guest
             allowed = None
@@ -115,6 +131,7 @@ def build(cell: Cell, factory: BackendFactory) -> type[CellMachine]:
 
         @rule(fs=S.FILESYSTEMS, key=keys, index=st.integers(0, 3), whole=st.booleans())
         @logged
+        @under(clean)
         def cleancache_invalidate(self, fs: str, key: tuple[int, ...], index: int, whole: bool) -> None:
             for g in (self.guest, self.peer) if fs == "shared" else (self.guest,):
                 if whole:
@@ -125,6 +142,7 @@ def build(cell: Cell, factory: BackendFactory) -> type[CellMachine]:
 
         @rule(fs=st.sampled_from(["root", "home"]))
         @logged
+        @under(clean)
         def remount(self, fs: str) -> None:
             self.guest.cleancache_invalidate_fs(fs)
             self.guest.cleancache_init_fs(fs)
