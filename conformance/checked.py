@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from .backend import Backend, BackendFactory
@@ -44,14 +44,22 @@ class BackendDied(TmemConformanceError):
 
 @dataclass
 class StepLog:
-    """The steps of one example: readable lines, and events exact enough to replay them."""
+    """The steps of one example: readable lines, and events exact enough to replay them.
 
-    lines: list[str] = field(default_factory=list)
+    A line may be given as a function that formats it: most examples pass, and their lines are
+    never read, so formatting waits until a violation or a replay asks for them.
+    """
+
+    entries: list[str | Callable[[], str]] = field(default_factory=list)
     events: list[dict[str, object]] = field(default_factory=list)
     _seen: dict[tuple[str, int], bytes] = field(default_factory=dict, repr=False)
 
-    def add(self, line: str) -> None:
-        self.lines.append(line)
+    def add(self, line: str | Callable[[], str]) -> None:
+        self.entries.append(line)
+
+    @property
+    def lines(self) -> list[str]:
+        return [e if isinstance(e, str) else e() for e in self.entries]
 
     def memory_delta(self, host: str, domid: int, memory: bytes) -> dict[str, str]:
         """The pages of this caller's memory that changed since its last recorded call (base64)."""
@@ -115,24 +123,28 @@ class CheckedHost:
             "event": "hypercall", "host": self.label, "domid": domid, "word_size": word_size, "op": bytes(op).hex(),
             "memory_size": len(memory), "pages": self.log.memory_delta(self.label, domid, before)}
         self.log.events.append(event)
-        what = f"{self.label} ({self.version.name}): dom{domid}/{word_size}-bit " \
-               f"{describe_bytes(op, self.version, word_size)}"
+        raw = bytes(op)
+
+        def what() -> str:
+            return f"{self.label} ({self.version.name}): dom{domid}/{word_size}-bit " \
+                   f"{describe_bytes(raw, self.version, word_size)}"
         try:
             ret = self.backend.hypercall(domid, word_size, bytes(op), memory)
         except Exception as e:
-            self.log.add(f"{what} -> raised {type(e).__name__}: {e}")
-            raise BackendError(f"the backend raised {type(e).__name__}: {e} on {what}", list(self.log.lines),
+            self.log.add(f"{what()} -> raised {type(e).__name__}: {e}")
+            raise BackendError(f"the backend raised {type(e).__name__}: {e} on {what()}", list(self.log.lines),
                                traceback.format_exc()) from e
         if isinstance(ret, bool) or not isinstance(ret, int):
-            self.log.add(f"{what} -> {ret!r}")
-            raise BackendError(f"the backend returned {ret!r} ({type(ret).__name__}), not an int, on {what}",
+            self.log.add(f"{what()} -> {ret!r}")
+            raise BackendError(f"the backend returned {ret!r} ({type(ret).__name__}), not an int, on {what()}",
                                list(self.log.lines))
         self.calls += 1
         event["ret"] = ret
-        self.log.memory_delta(self.label, domid, bytes(memory))
-        self.log.add(f"{what} -> {ret}")
+        after = bytes(memory)
+        self.log.memory_delta(self.label, domid, after)
+        self.log.add(lambda: f"{what()} -> {ret}")
         try:
-            self.model.observe(domid, word_size, op, before, ret, bytes(memory))
+            self.model.observe(domid, word_size, raw, before, ret, after)
         except Violation as v:
             named = self.context.get(v.rule)
             if named is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import struct as _struct
 from dataclasses import dataclass, field, fields, replace
+from functools import cache
 from typing import Any
 
 from .abi import member_for
@@ -134,13 +135,31 @@ def unpack(data: bytes | bytearray, v: str | int | AbiVersion, word_size: int) -
     """Decode exactly one struct tmem_op; the buffer must be exactly sizeof(struct tmem_op)."""
     lay = layout(v, word_size)
     _check_length(data, lay.size, f"struct tmem_op ({_where(lay)})")
-    data = bytes(data)
-    cmd = _get(data, lay.op.field("cmd"))
-    pool_id = _get(data, lay.op.field("pool_id"))
-    assert isinstance(cmd, int) and isinstance(pool_id, int)
+    cmd = int.from_bytes(data[:4], "little")
     member = member_for(cmd)
-    values = {f.name.split(".", 1)[1]: _get(data, f) for f in lay.member_fields(member)}
-    return TmemOp(cmd, pool_id, MEMBER_TYPES[member](**values))
+    whole, names = _compiled(lay.version, word_size, member)
+    raw = whole.unpack_from(data)
+    values: dict[str, object] = {}
+    pos = 2
+    for name, count, as_tuple in names:
+        values[name] = tuple(raw[pos:pos + count]) if as_tuple else raw[pos]
+        pos += count
+    return TmemOp(raw[0], raw[1], MEMBER_TYPES[member](**values))
+
+
+@cache
+def _compiled(v: AbiVersion, word_size: int, member: str) -> tuple[_struct.Struct, tuple[tuple[str, int, bool], ...]]:
+    """One struct.Struct reading cmd, pool_id and every field of `member` (padding skipped)."""
+    lay = layout(v, word_size)
+    fields = (lay.op.field("cmd"), lay.op.field("pool_id"), *lay.member_fields(member))
+    fmt, pos = "<", 0
+    for f in fields:
+        if f.offset > pos:
+            fmt += f"{f.offset - pos}x"
+        fmt += _FORMATS[(f.ctype.size, f.ctype.signed)][1] * f.count
+        pos = f.offset + f.ctype.size * f.count
+    names = tuple((f.name.split(".", 1)[1], f.count, f.count > 1 or f.name.endswith("oid")) for f in fields[2:])
+    return _struct.Struct(fmt), names
 
 
 def pack_handle(h: TmemHandle, v: str | int | AbiVersion, word_size: int = 64) -> bytes:

@@ -66,10 +66,21 @@ class OpLayout:
         v0 guest's NEW_POOL reaches a v1 host's version check (tmem-abi.md s.7).
         """
         from .abi import member_for
-        return max(f.end for f in self.member_fields(member_for(cmd)))
+        return _needed(self.version, self.word_size, member_for(cmd))
 
     def member_fields(self, member: str) -> tuple[Field, ...]:
-        return nest(member, self.members[member], self.member_offset)
+        return _member_fields(self.version, self.word_size, member)
+
+
+@cache
+def _member_fields(v: AbiVersion, word_size: int, member: str) -> tuple[Field, ...]:
+    lay = layout(v, word_size)
+    return nest(member, lay.members[member], lay.member_offset)
+
+
+@cache
+def _needed(v: AbiVersion, word_size: int, member: str) -> int:
+    return max(f.end for f in _member_fields(v, word_size, member))
 
 
 @cache
