@@ -7,6 +7,7 @@ save (TMEM-SAVE-008) and one save cursor per slot (TMEM-SAVE-007).
 
 from __future__ import annotations
 
+from .choices import Choices
 from .pool import Oid, Pool, Uuid
 from .store import PageStore
 
@@ -56,10 +57,11 @@ class Client:
 class HostState:
     """Everything one simulated host holds."""
 
-    def __init__(self, spec: int, reject_flag_bits: int, capacity: int) -> None:
+    def __init__(self, spec: int, reject_flag_bits: int, capacity: int, choices: Choices) -> None:
         self.spec = spec
         self.reject_flag_bits = reject_flag_bits
-        self.store = PageStore(capacity)
+        self.choices = choices
+        self.store = PageStore(capacity, choices.eviction, choices.flush_evicts_newest)
         self.clients: dict[int, Client] = {}
         self.shared: dict[Uuid, Pool] = {}
         self.global_auth = False
@@ -69,6 +71,19 @@ class HostState:
         if client is None:
             client = self.clients[domid] = Client(domid)
         return client
+
+    def governing(self, client: Client, slot: int, pool: Pool) -> tuple[Client, int]:
+        """Whose frozen and live-migrating state an op on `pool` follows, and that client's slot for it.
+
+        The caller's, unless the host follows a shared pool's owner (tmem-abi.md
+        section 10; Xen does). A private pool always follows its own client.
+        """
+        if self.choices.shared_owner_state and pool.shared and pool.owner != client.domid:
+            owner = self.clients.get(pool.owner)
+            slots = pool.users.get(pool.owner)
+            if owner is not None and slots:
+                return owner, min(slots)
+        return client, slot
 
     def target(self, cli_id: int) -> Client | None:
         """The client a control op names (cli_id is truncated to a 16-bit domid)."""

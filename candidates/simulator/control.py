@@ -68,7 +68,7 @@ def _flush(state: HostState, pool_id: int, c: Ctrl, memory: bytearray, h: Handle
         return -1
     kb_per_page = PAGE_SIZE // 1024
     flushed = 0
-    while flushed + kb_per_page <= c.arg1 and state.store.evict_one():
+    while flushed + kb_per_page <= c.arg1 and state.store.flush_one():
         flushed += kb_per_page
     return flushed
 

@@ -1,6 +1,8 @@
 """SimulatorHost: hypercall dispatch, in the order of the specification.
 
-1. An op buffer too short for cmd, pool_id and its member: -EFAULT (TMEM-HC-001).
+1. An op buffer too short for cmd, pool_id and its member: -EFAULT (TMEM-HC-001);
+   a host that copies the whole struct (choice short-op-efault) refuses any buffer
+   shorter than its struct tmem_op for the caller's word size.
 2. CONTROL, AUTH, RESTORE_NEW from a domain other than 0: -EPERM (TMEM-HC-004);
    from domain 0 they are dispatched without creating a client for the caller.
 3. Otherwise the caller gets a client if it has none (TMEM-HC-007).
@@ -11,12 +13,13 @@
 
 from __future__ import annotations
 
-from .client import HostState
+from .choices import Choices
+from .client import Client, HostState
 from .control import control
-from .guest import frame_ok, read_frame, window_page
+from .guest import frame_ok, read_frame, write_source
 from .opcodec import Creat, Ctrl, Gen, OpCodec
-from .pageops import flush, get, put
-from .pool import PAGE_SIZE, ZERO_PAGE, Page
+from .pageops import Source, flush, get, put
+from .pool import ZERO_PAGE, Page
 from .pools import auth, destroy_client, destroy_pool, new_pool, restore_new
 from .retvals import EFAULT, ENODEV, EPERM
 
@@ -29,9 +32,11 @@ TOOLSTACK_DOMID = 0
 class SimulatorHost:
     """One tmem host of a fixed spec version and page capacity."""
 
-    def __init__(self, spec: int, reject_flag_bits: int, codecs: dict[int, OpCodec], capacity: int) -> None:
-        self.state = HostState(spec, reject_flag_bits, capacity)
+    def __init__(self, spec: int, reject_flag_bits: int, codecs: dict[int, OpCodec], capacity: int,
+                 choices: Choices) -> None:
+        self.state = HostState(spec, reject_flag_bits, capacity, choices)
         self._codecs = codecs
+        self._choices = choices
         self._closed = False
 
     def hypercall(self, domid: int, word_size: int, op: bytes, memory: bytearray) -> int:
@@ -42,7 +47,7 @@ class SimulatorHost:
         if codec is None:
             raise ValueError(f"guest word size must be one of {sorted(self._codecs)}, not {word_size!r}")
         decoded = codec.decode(op)
-        if decoded is None:
+        if decoded is None or (self._choices.short_op_efault and len(op) < codec.size):
             return -EFAULT
         cmd, pool_id, u = decoded
         state = self.state
@@ -64,32 +69,30 @@ class SimulatorHost:
         if pool is None:
             return -ENODEV
         assert isinstance(u, Gen)
+        if cmd == WRITE and self._choices.zero_write_as_new_page and u.tmem_offset == u.pfn_offset == u.len == 0:
+            cmd = NEW_PAGE  # the same zero page by NEW_PAGE's code path (TMEM-PUT-005)
         if cmd == PUT_PAGE or cmd == WRITE or cmd == NEW_PAGE:
-            page = self._source(cmd, u, client.compress, memory)
-            return put(state.store, client, pool_id, pool, u.oid, u.index, page)
+            return put(state, client, pool_id, pool, u.oid, u.index, self._source(cmd, u, client, memory))
         if cmd == GET_PAGE:
-            return get(state.store, pool, u.oid, u.index, memory, u.cmfn, None)
+            return get(state, pool, u.oid, u.index, memory, u.cmfn, None)
         if cmd == READ:
             window = (u.tmem_offset, u.pfn_offset, u.len)
-            return get(state.store, pool, u.oid, u.index, memory, u.cmfn, window)
+            return get(state, pool, u.oid, u.index, memory, u.cmfn, window)
         if cmd == FLUSH_PAGE:
-            return flush(state.store, client, pool_id, pool, u.oid, u.index)
+            return flush(state, client, pool_id, pool, u.oid, u.index)
         if cmd == FLUSH_OBJECT:
-            return flush(state.store, client, pool_id, pool, u.oid, None)
+            return flush(state, client, pool_id, pool, u.oid, None)
         return 0  # XCHG and unknown commands
 
-    @staticmethod
-    def _source(cmd: int, u: Gen, compress: bool, memory: bytearray) -> Page | None:
-        """The page a put stores, or None if its cmfn is not in memory (TMEM-PUT-004/005)."""
+    def _source(self, cmd: int, u: Gen, client: Client, memory: bytearray) -> Source:
+        """What a put stores, or -EFAULT if it must read a cmfn not in memory (TMEM-PUT-004/005)."""
         if cmd == NEW_PAGE:
             return Page(ZERO_PAGE)  # cmfn is never read
-        if not frame_ok(memory, u.cmfn):
-            return None
         if cmd == PUT_PAGE:
-            return Page(read_frame(memory, u.cmfn))
-        start = u.cmfn * PAGE_SIZE
-        return window_page(memoryview(memory)[start:start + PAGE_SIZE], u.tmem_offset, u.pfn_offset, u.len,
-                           compress)
+            return Page(read_frame(memory, u.cmfn)) if frame_ok(memory, u.cmfn) else -EFAULT
+        whole = client.compress and not self._choices.compress_window_fallback
+        return write_source(memory, u.cmfn, (u.tmem_offset, u.pfn_offset, u.len), whole,
+                            self._choices.window_einval)
 
     def destroy_domain(self, domid: int) -> None:
         """The domain died: free its client, pools and pages (TMEM-DESTROY-003)."""

@@ -25,6 +25,24 @@ class Page:
         self.whole = whole
 
 
+class Patch:
+    """WRITE's window before it is stored: `data` goes at `offset`, the other bytes come from a base page.
+
+    The base is a zero page, or on a duplicate the page's previous bytes if the host
+    keeps them (tmem-abi.md section 10). Nothing copied is Patch(0, b"").
+    """
+
+    __slots__ = ("offset", "data")
+
+    def __init__(self, offset: int, data: bytes) -> None:
+        self.offset = offset
+        self.data = data
+
+    def onto(self, base: bytes) -> Page:
+        end = self.offset + len(self.data)
+        return Page(base[:self.offset] + self.data + base[end:])
+
+
 class TmemObject:
     """The pages of one object id, and the client that last put into it (TMEM-SHARED-004)."""
 
@@ -36,17 +54,22 @@ class TmemObject:
 
 
 class Pool:
-    """A private or global shared pool. `users`: domid -> the slots of that client naming it."""
+    """A private or global shared pool. `users`: domid -> the slots of that client naming it.
 
-    __slots__ = ("persistent", "shared", "uuid", "objects", "npages", "users")
+    `owner`: the domid that created the pool; when it leaves a shared pool others
+    still use, the lowest remaining domid takes over (TMEM-SHARED-004).
+    """
 
-    def __init__(self, persistent: bool, shared: bool, uuid: Uuid) -> None:
+    __slots__ = ("persistent", "shared", "uuid", "objects", "npages", "users", "owner")
+
+    def __init__(self, persistent: bool, shared: bool, uuid: Uuid, owner: int) -> None:
         self.persistent = persistent
         self.shared = shared
         self.uuid = uuid
         self.objects: dict[Oid, TmemObject] = {}
         self.npages = 0
         self.users: dict[int, set[int]] = {}
+        self.owner = owner
 
     @property
     def ephemeral(self) -> bool:

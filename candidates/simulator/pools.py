@@ -8,9 +8,10 @@ be authorised, AUTH only keeps the tables.
 
 from __future__ import annotations
 
+from .choices import Choices
 from .client import CLI_ID_NULL, MAX_POOLS, Client, HostState
 from .opcodec import Creat
-from .pool import Pool
+from .pool import Oid, Pool
 from .retvals import EINVAL, ENOMEM, EPERM
 
 PERSIST = 0x1
@@ -49,9 +50,9 @@ def new_pool(state: HostState, client: Client, c: Creat, slot: int | None) -> in
         if pool is None:
             if len(state.shared) >= MAX_SHARED_POOLS:
                 return -EPERM
-            pool = state.shared[uuid] = Pool(persistent, True, uuid)
+            pool = state.shared[uuid] = Pool(persistent, True, uuid, client.domid)
     else:
-        pool = Pool(persistent, False, uuid)
+        pool = Pool(persistent, False, uuid, client.domid)
     client.slots[slot] = pool
     pool.users.setdefault(client.domid, set()).add(slot)
     return slot
@@ -74,8 +75,9 @@ def destroy_pool(state: HostState, client: Client, pool_id: int) -> int:
 
 
 def leave(state: HostState, client: Client, slot: int) -> None:
-    """Clear a slot. The pool's last user frees it; otherwise only the objects this
-    client put into last are destroyed, the rest live on for the others (TMEM-SHARED-004)."""
+    """Clear a slot. The pool's last user frees it; otherwise `_dropped` says which
+    objects go with this client, and if it owned the pool the lowest remaining domid
+    takes over (TMEM-SHARED-004)."""
     pool = client.slots[slot]
     client.slots[slot] = None
     client.cursors.pop(slot, None)
@@ -92,9 +94,24 @@ def leave(state: HostState, client: Client, slot: int) -> None:
         if pool.shared and state.shared.get(pool.uuid) is pool:
             del state.shared[pool.uuid]
         return
-    for oid, obj in list(pool.objects.items()):
-        if obj.last_putter == client.domid:
-            state.store.remove_object(pool, oid)
+    owned = pool.owner == client.domid
+    if owned:
+        pool.owner = min(pool.users)
+    for oid in _dropped(state.choices, pool, client.domid, owned):
+        state.store.remove_object(pool, oid)
+
+
+def _dropped(choices: Choices, pool: Pool, domid: int, owned: bool) -> list[Oid]:
+    """The objects destroyed when `domid` leaves a pool others still use (tmem-abi.md section 10).
+
+    A non-owner never takes persistent objects; by default a leaver takes the objects
+    it put into last. Xen attributes every put to the owner, so its owner takes all.
+    """
+    if owned and choices.owner_leave_wipes:
+        return list(pool.objects)
+    if not owned and (pool.persistent or choices.nonowner_keeps_ephemeral):
+        return []
+    return [oid for oid, obj in pool.objects.items() if obj.last_putter == domid]
 
 
 def destroy_client(state: HostState, domid: int) -> None:

@@ -2,7 +2,9 @@
 
 RESTORE_PUT_PAGE is a WRITE of arg1 bytes from buf (tmem_offset 0,
 pfn_offset 0, len arg1) to (pool_id, ctrl.oid, index arg2) of client
-cli_id, with a put's results; RESTORE_FLUSH_PAGE is a FLUSH_PAGE there.
+cli_id, with a put's results (arg1 = 0: a zero page, buf not read);
+RESTORE_FLUSH_PAGE is a FLUSH_PAGE there. A restore put is not a guest's
+WRITE window, so window-einval does not apply to it.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 from .client import CLI_ID_NULL, HostState
 from .guest import region_ok, window_page
 from .opcodec import Ctrl, HandleCodec
-from .pageops import flush, put
+from .pageops import Source, flush, put
+from .retvals import EFAULT
 from .targets import Handler, pool_of
 
 
@@ -28,11 +31,12 @@ def _put_page(state: HostState, pool_id: int, c: Ctrl, memory: bytearray, h: Han
     if found is None:
         return -1
     client, pool = found
-    page = None
-    if region_ok(memory, c.buf, c.arg1):
+    src: Source = -EFAULT
+    if c.arg1 == 0 or region_ok(memory, c.buf, c.arg1):  # arg1 = 0: a zero page, buf never read
+        whole = client.compress and not state.choices.compress_window_fallback
         with memoryview(memory) as mv:
-            page = window_page(mv[c.buf:c.buf + c.arg1], 0, 0, c.arg1, client.compress)
-    return put(state.store, client, pool_id, pool, c.oid, c.arg2, page)
+            src = window_page(mv[c.buf:c.buf + c.arg1], 0, 0, c.arg1, whole)
+    return put(state, client, pool_id, pool, c.oid, c.arg2, src)
 
 
 def _flush_page(state: HostState, pool_id: int, c: Ctrl, memory: bytearray, h: HandleCodec) -> int:
@@ -40,7 +44,7 @@ def _flush_page(state: HostState, pool_id: int, c: Ctrl, memory: bytearray, h: H
     if found is None:
         return -1
     client, pool = found
-    return flush(state.store, client, pool_id, pool, c.oid, c.arg2)
+    return flush(state, client, pool_id, pool, c.oid, c.arg2)
 
 
 RESTORE_HANDLERS: dict[int, Handler] = {

@@ -24,13 +24,17 @@ FROZEN_FLAG = 0x2
 
 
 def _begin(state: HostState, pool_id: int, c: Ctrl, memory: bytearray, h: HandleCodec) -> int:
-    """SAVE_BEGIN: 0 with nothing to save; else freeze, mark live migration if arg1, 1 (TMEM-SAVE-001)."""
+    """SAVE_BEGIN: 0 with nothing to save; else freeze, mark live migration if arg1, 1 (TMEM-SAVE-001).
+
+    arg1 = 0 never clears live migration: only SAVE_END does (tmem-abi.md section 10).
+    """
     client = state.target(c.cli_id)
     if client is None or not client.has_pools():
         return 0
     client.was_frozen = client.frozen
     client.frozen = True
-    client.live_migrating = c.arg1 != 0
+    if c.arg1 != 0:
+        client.live_migrating = True
     client.cursors.clear()
     return 1
 
@@ -81,8 +85,12 @@ def _pool_uuid(state: HostState, pool_id: int, c: Ctrl, memory: bytearray, h: Ha
     return 0
 
 
-def _next_key(pool: Pool, cursor: SaveCursor) -> tuple[Oid, int] | None:
-    """A page of the pool not yet reported since the iteration began, or None."""
+def _next_key(pool: Pool, cursor: SaveCursor, reverse: bool) -> tuple[Oid, int] | None:
+    """A page of the pool not yet reported since the iteration began, or None.
+
+    Pages go in the pool's order (objects as created, then pages as put), or the
+    reverse of it; any order conforms, each page once per save (tmem-abi.md section 10).
+    """
     while True:
         while cursor.pending:
             key = cursor.pending.pop()
@@ -91,7 +99,8 @@ def _next_key(pool: Pool, cursor: SaveCursor) -> tuple[Oid, int] | None:
         fresh = [k for k in pool.keys() if k not in cursor.reported]
         if not fresh:
             return None
-        fresh.reverse()
+        if not reverse:
+            fresh.reverse()  # pending is popped from its end
         cursor.pending = fresh
 
 
@@ -109,7 +118,7 @@ def _next_page(state: HostState, pool_id: int, c: Ctrl, memory: bytearray, h: Ha
     cursor = client.cursors.get(pool_id)
     if cursor is None:
         cursor = client.cursors[pool_id] = SaveCursor()
-    key = _next_key(pool, cursor)
+    key = _next_key(pool, cursor, state.choices.save_pages_reverse)
     if key is None:
         del client.cursors[pool_id]
         return -1
@@ -124,12 +133,15 @@ def _next_page(state: HostState, pool_id: int, c: Ctrl, memory: bytearray, h: Ha
 
 
 def _next_inv(state: HostState, pool_id: int, c: Ctrl, memory: bytearray, h: HandleCodec) -> int:
-    """Pop one invalidated handle into buf: 1, or 0 when the list is empty (TMEM-SAVE-008)."""
+    """Pop one invalidated handle into buf: 1, or 0 when the list is empty (TMEM-SAVE-008).
+
+    No client or a buffer too small for a handle: -1 / -ENOMEM, or 0 as Xen (choice next-inv-zero).
+    """
     client = state.target(c.cli_id)
     if client is None:
-        return -1
+        return 0 if state.choices.next_inv_zero else -1
     if c.arg1 < h.size:
-        return -ENOMEM
+        return 0 if state.choices.next_inv_zero else -ENOMEM
     if not region_ok(memory, c.buf, h.size):
         return -EFAULT
     if not client.invalidated:
