@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: certify test lint clean
+.PHONY: certify test deps lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,11 @@ certify: $(STAMP)
 	$(BIN)/tmem-conformance matrix
 	$(BIN)/tmem-conformance certify --backend simulator --profile ci -n auto --report certify-simulator.json
 
-test: $(STAMP)
+# System packages the tests use (chromium, gcc-multilib): installed as root, else the command to run.
+deps:
+	bash .ci/deps
+
+test: deps $(STAMP)
 	$(BIN)/python -m pytest -n auto --dist loadgroup
 
 lint: $(STAMP)
