@@ -24,6 +24,7 @@ from rich.text import Text
 
 from .cases import cases_for, parse_peers, select_cells
 from .models.errors import UsageError
+from .paths import writable
 from .profiles import PROFILES
 from .registry import load
 
@@ -92,6 +93,7 @@ def pytest_args(args: argparse.Namespace, report_path: str) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     if str(args.workers) != "auto" and not str(args.workers).isdigit():
         raise UsageError(f"-n takes a number of workers or 'auto', not {args.workers!r}")
+    writable(args.report, "--report")  # before the run, so its result is never lost
     load(args.backend)  # a bad spec is a usage error here, before any worker starts
     if args.dest_backend:
         load(args.dest_backend)

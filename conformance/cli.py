@@ -41,6 +41,8 @@ def _matrix(args: argparse.Namespace) -> int:
 
 def _docs(args: argparse.Namespace) -> int:
     from .docs import render
+    from .paths import writable
+    writable(args.output, "-o")
     text = render()
     if args.output:
         with open(args.output, "w", encoding="utf-8") as f:

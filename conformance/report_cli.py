@@ -8,6 +8,7 @@ from typing import Any
 
 from . import html, render
 from .models.errors import UsageError
+from .paths import writable
 from .report import check, load, merge, write_json
 
 FORMATS = ("text", "markdown", "html", "junit", "json")
@@ -43,6 +44,7 @@ def _report_usage(args: argparse.Namespace) -> int:
 
 
 def _merge(args: argparse.Namespace) -> int:
+    writable(args.output, "-o")
     merged = merge([(p, load(p)) for p in args.reports])
     check(merged, "the merged report")
     write_json(args.output, merged)
@@ -53,6 +55,7 @@ def _merge(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
+    writable(args.output, "-o")
     docs: list[dict[str, Any]] = [load(p) for p in args.reports]
     if args.format == "json":
         if len(docs) != 1:

@@ -80,9 +80,28 @@ def test_crash_and_hang_cost_one_cell_each_and_the_report_is_written(tmp_path: P
     (["--backend", "tests.broken:NOT_THERE"], "has no attribute 'NOT_THERE'"),
     (["--backend", "simulator", "--cells", "pair:v9:*"], "matches no cell"),
     (["--backend", "simulator", "-n", "many"], "-n takes a number of workers or 'auto'"),
+    (["--backend", "simulator", "--report", "missing/dir/r.json"], "'missing/dir/r.json': the directory"),
+    (["--backend", "simulator", "--report", "."], "'.' is a directory"),
 ])
 def test_usage_errors_exit_2_with_a_fix(args: list[str], message: str) -> None:
     run = certify(*args)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert message in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["report", "render", "no-such-report.json"], "no report at 'no-such-report.json'"),
+    (["report", "render", "README.md", "-o", "missing/dir/x.html"], "'missing/dir/x.html': the directory"),
+    (["report", "merge", "README.md", "-o", "missing/dir/x.json"], "'missing/dir/x.json': the directory"),
+    (["docs", "-o", "missing/dir/CONFORMANCE.md"], "'missing/dir/CONFORMANCE.md': the directory"),
+    (["selftest", "--report", "missing/dir/s.json"], "'missing/dir/s.json': the directory"),
+    (["selftest", "-n", "0"], "-n takes a number of parallel certifications"),
+    (["selftest", "--only", "no-such-fault"], "matches no fault or variant"),
+])
+def test_bad_paths_and_options_are_refused_before_any_work(argv: list[str], message: str) -> None:
+    run = subprocess.run([sys.executable, "-c", "import sys; from tmem_conformance.cli import main; "
+                          "sys.exit(main())", *argv], capture_output=True, text=True, timeout=60)
     assert run.returncode == 2, run.stdout + run.stderr
     assert message in run.stderr
     assert "Traceback" not in run.stderr

@@ -24,6 +24,7 @@ from typing import Any
 
 from ..models.errors import UsageError
 from ..models.rules import RULES
+from ..paths import writable
 from ..profiles import PROFILES
 from . import backends
 
@@ -187,10 +188,7 @@ def main(args: argparse.Namespace) -> int:
     if not str(workers).isdigit() or int(workers) < 1:
         raise UsageError(f"-n takes a number of parallel certifications (1 or more) or 'auto', "
                          f"not {args.workers!r}")
-    if args.report:
-        parent = os.path.dirname(os.path.abspath(args.report))
-        if not os.path.isdir(parent):
-            raise UsageError(f"--report {args.report!r}: the directory {parent!r} does not exist")
+    writable(args.report, "--report")
     doc = run(args.profile, int(workers), args.only,
               progress=None if args.format == "json" else lambda line: print(line, flush=True),
               time_limit=args.time_limit)
