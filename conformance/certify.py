@@ -49,6 +49,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "names, 'auto' (the other built-in candidates, the default) or 'none'")
     p.add_argument("--time-limit", type=float, metavar="SECONDS",
                    help="a cell's machine still running after this long is a hang (default 900)")
+    p.add_argument("--list", action="store_true",
+                   help="print the cells, machines and peers that would run, with each cell's expected outcome "
+                        "and rules, and run nothing")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="for --list (default: text)")
     p.add_argument("-x", "--exitfirst", action="store_true",
                    help="stop at the first cell that fails; the cells not reached are reported as not run")
     p.add_argument("--no-shrink", action="store_true",
@@ -102,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
     for peer in peers:
         load(peer)
     cases = cases_for(args.cells, args.shard, peers)
+    if args.list:
+        return print_plan(chosen, cases, args.format)
     import pytest
     console = Console(highlight=False)
     tracker = ProgressTracker(chosen, cases, console, live=console.is_terminal and not args.quiet)
@@ -195,6 +201,27 @@ class ProgressTracker:
     def refresh(self) -> None:
         if self.live is not None:
             self.live.update(self.status())
+
+
+def plan(chosen: list[Any], cases: list[Any]) -> list[dict[str, Any]]:
+    """What a run would do: per cell its matrix fields, expected outcome, rules and machines."""
+    from .models.matrix import OUTCOME_RULES
+    return [{**c.to_json(), "rules": list(OUTCOME_RULES[c.expected]),
+             "machines": [k.label for k in cases if k.cell.id == c.id]} for c in chosen]
+
+
+def print_plan(chosen: list[Any], cases: list[Any], fmt: str) -> int:
+    rows = plan(chosen, cases)
+    if fmt == "json":
+        sys.stdout.write(json.dumps({"cells": rows, "cases": len(cases)}, indent=2) + "\n")
+        return 0
+    table = Table(title=f"{len(rows)} cells, {len(cases)} cases")
+    for col in ("cell", "expected", "rules", "machines"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["id"], r["expected"], ", ".join(r["rules"]), ", ".join(r["machines"]))
+    Console(highlight=False).print(table)
+    return 0
 
 
 def print_summary(doc: dict[str, Any], console: Console, quiet: bool = False) -> None:

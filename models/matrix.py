@@ -43,9 +43,20 @@ OUTCOMES: Mapping[str, str] = MappingProxyType({
     "native": "the guest negotiates its own version; tmem works as specified",
     "via-shim": "the host refuses the guest's version; the shim negotiates an older one, and object ids "
                 "that do not fit are kept by the guest, never truncated or aliased",
-    "graceful-failure": "NEW_POOL returns -EPERM; the guest runs with tmem off and loses nothing",
+    "graceful-failure": "NEW_POOL fails (-EPERM, or -EFAULT for an op shorter than the host's struct); the "
+                        "guest runs with tmem off and loses nothing",
     "intact": "the guest's persistent pages arrive at the destination unchanged",
     "refused": "the move is refused before the destination changes; the source keeps every page",
+})
+
+
+#: The rules that decide each outcome (the machines of a cell check every other rule as well).
+OUTCOME_RULES: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "native": ("TMEM-PAIR-001", "TMEM-GUEST-001", "TMEM-GUEST-002"),
+    "via-shim": ("TMEM-PAIR-003", "TMEM-PAIR-004", "TMEM-GUEST-001", "TMEM-GUEST-002"),
+    "graceful-failure": ("TMEM-PAIR-002", "TMEM-GUEST-001"),
+    "intact": ("TMEM-MIG-001", "TMEM-MIG-003", "TMEM-STREAM-001", "TMEM-STREAM-003", "TMEM-STREAM-004"),
+    "refused": ("TMEM-MIG-002", "TMEM-MIG-003", "TMEM-STREAM-002", "TMEM-STREAM-003"),
 })
 
 

@@ -105,3 +105,19 @@ def test_bad_paths_and_options_are_refused_before_any_work(argv: list[str], mess
     assert run.returncode == 2, run.stdout + run.stderr
     assert message in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_list_shows_every_cell_with_its_expected_outcome_and_runs_nothing() -> None:
+    run = certify("--backend", "simulator", "--list", "--format", "json")
+    assert run.returncode == 0, run.stderr
+    doc = json.loads(run.stdout)
+    cells = {c["id"]: c for c in doc["cells"]}
+    assert len(cells) == 20
+    # Literals from the documented matrix (README, DESIGN.md), not from the code under test.
+    assert cells["pair:v0:64:v1"]["expected"] == "graceful-failure"
+    assert cells["pair:v1+shim:32:v0"]["expected"] == "via-shim"
+    assert cells["mig:v0:v1:64"]["expected"] == "refused"
+    assert cells["mig:v1:v1:32"]["expected"] == "intact"
+    assert "TMEM-PAIR-002" in cells["pair:v0:64:v1"]["rules"]
+    assert cells["pair:v1:64:v1"]["machines"] == ["hypercall", "pairing"]
+    assert "migration to ctmem" in cells["mig:v0:v0:64"]["machines"]

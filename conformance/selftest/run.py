@@ -174,6 +174,19 @@ def render_text(doc: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def list_jobs(fmt: str) -> int:
+    rows = [{"kind": j.kind, "name": j.name, "backend": j.spec, "cells": j.cells or "every cell",
+             **({"expect_rules": sorted(j.expect_rules)} if j.kind == "fault" else {"choice": j.choice})}
+            for j in jobs()]
+    if fmt == "json":
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return 0
+    for r in rows:
+        what = ", ".join(r["expect_rules"]) if r["kind"] == "fault" else f"section 10 row {r['choice']}"
+        sys.stdout.write(f"{r['kind']:7} {r['name']:36} {r['cells']:40} {what}\n")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("selftest", help="measure the suite's own power: faults it must kill, legal variants "
                                         "it must pass, rules covered")
@@ -184,6 +197,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=FORMATS, default="text", help="what to print at the end")
     p.add_argument("--only", metavar="NAMES", help="comma-separated substrings of fault/variant names")
     p.add_argument("--kind", choices=("fault", "variant"), help="only the faults, or only the legal variants")
+    p.add_argument("--list", action="store_true", help="print the faults and variants that would run, and stop")
     p.add_argument("--time-limit", type=float, metavar="SECONDS", help="per case, as for certify")
     p.add_argument("--save-power", action="store_true",
                    help="record the figures in the package (power.json), quoted by the HTML report's footer")
@@ -196,6 +210,8 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(f"-n takes a number of parallel certifications (1 or more) or 'auto', "
                          f"not {args.workers!r}")
     writable(args.report, "--report")
+    if args.list:
+        return list_jobs(args.format)
     doc = run(args.profile, int(workers), args.only,
               progress=None if args.format == "json" else lambda line: print(line, flush=True),
               time_limit=args.time_limit, kinds=(args.kind,) if args.kind else ("fault", "variant"))
