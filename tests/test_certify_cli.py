@@ -43,6 +43,7 @@ def test_a_backend_that_raises_is_an_error_and_other_cells_still_run(tmp_path: P
     assert run.returncode == 1
     cells = json.loads(report.read_text())["cells"]
     assert [c["verdict"] for c in cells] == ["error", "error"]
+    assert all(c["steps"] > 0 for c in cells), "an error verdict counts the steps that ran (the raising ones)"
     assert "RuntimeError: backend bug" in cells[0]["errors"][0]["traceback"]
 
 

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from hypothesis.stateful import RuleBasedStateMachine
 
-from ..checked import StepLog
+from ..checked import BackendError, StepLog
 from ..models.errors import Violation
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -25,6 +25,9 @@ def logged(fn: F) -> F:
         counts[fn.__name__] += 1
         try:
             return fn(self, *args, **kwargs)
+        except BackendError:
+            type(self).steps += 1  # the step that raised ran too: an error verdict counts it
+            raise
         except Violation as v:
             if not getattr(v, "steps", None):
                 v.steps = list(self.log.lines)
