@@ -19,6 +19,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -237,11 +238,14 @@ def print_summary(doc: dict[str, Any], console: Console, quiet: bool = False) ->
         return
     for c in doc["cells"]:
         for v in c["violations"]:
-            console.print(f"\n[bold red]{c['id']}[/] ({v['machine']}): {v['message']}", markup=True)
+            console.print(f"\n[bold red]{c['id']}[/] ({v['machine']}): {escape(v['message'])}", markup=True)
             for step in v["steps"][-12:]:
                 console.print(f"    {step}", markup=False)
         for e in c["errors"]:
-            console.print(f"\n[red]{c['id']}[/] ({e['machine']}): error: {e['message']}")
+            console.print(f"\n[red]{c['id']}[/] ({e['machine']}): {c['verdict']}: {escape(e['message'])}",
+                          markup=True)
+            for step in e.get("steps", [])[-12:]:
+                console.print(f"    {step}", markup=False)
     passed = sum(c["verdict"] == "pass" for c in doc["cells"])
     console.print(f"\n{passed} of {len(doc['cells'])} cells pass", markup=False)
 

@@ -14,13 +14,14 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
+from . import isolation
 from .backend import Backend, BackendFactory
 from .models import codec
 from .models.abi import PAGE_SIZE
 from .models.errors import LayoutError, TmemConformanceError, Violation
 from .models.host import ReferenceHost, describe
 from .models.layouts import layout
-from .models.versions import AbiVersion
+from .models.versions import AbiVersion, version
 
 
 class BackendError(TmemConformanceError):
@@ -35,11 +36,40 @@ class BackendError(TmemConformanceError):
 
 
 class BackendDied(TmemConformanceError):
-    """The backend crashed the process running a cell (verdict "crash") or never returned ("hang")."""
+    """The backend crashed the process running a cell (verdict "crash") or never returned ("hang").
 
-    def __init__(self, verdict: str, message: str) -> None:
+    `steps` are the steps of the example that died, the last one the op in flight.
+    """
+
+    def __init__(self, verdict: str, message: str, steps: list[str] | None = None) -> None:
         super().__init__(message)
-        self.verdict = verdict
+        self.verdict, self.steps = verdict, list(steps or [])
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.verdict, str(self), self.steps))
+
+
+def steps_from_trail(trail: tuple[str, ...] | list[str]) -> list[str]:
+    """Readable steps from an isolated child's trail; a call with no result is marked in flight."""
+    out: list[str] = []
+    pending: str | None = None
+    for line in trail:
+        kind, _, rest = line.partition("|")
+        if kind == "call":
+            if pending is not None:
+                out.append(pending + " -> (no result)")
+            label, vname, domid, ws, hexop = rest.split("|")
+            try:
+                text = describe_bytes(bytes.fromhex(hexop), version(vname), int(ws))
+            except Exception:  # a step line must never hide the crash it explains
+                text = f"op {hexop}"
+            pending = f"{label} ({vname}): dom{domid}/{ws}-bit {text}"
+        elif kind == "ret" and pending is not None:
+            out.append(f"{pending} -> {rest}")
+            pending = None
+    if pending is not None:
+        out.append(f"{pending} -> never returned (the op in flight)")
+    return out
 
 
 @dataclass
@@ -124,6 +154,8 @@ class CheckedHost:
             "memory_size": len(memory), "pages": self.log.memory_delta(self.label, domid, before)}
         self.log.events.append(event)
         raw = bytes(op)
+        if isolation.tracing():  # a crash or hang of the backend still shows this op
+            isolation.note(f"call|{self.label}|{self.version.name}|{domid}|{word_size}|{raw.hex()}")
 
         def what() -> str:
             return f"{self.label} ({self.version.name}): dom{domid}/{word_size}-bit " \
@@ -140,6 +172,8 @@ class CheckedHost:
                                list(self.log.lines))
         self.calls += 1
         event["ret"] = ret
+        if isolation.tracing():
+            isolation.note(f"ret|{ret}")
         after = bytes(memory)
         self.log.memory_delta(self.label, domid, after)
         self.log.add(lambda: f"{what()} -> {ret}")

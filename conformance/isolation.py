@@ -11,12 +11,18 @@ IsolatedResult of kind
   exited without sending a result (`exit_status`);
 - "hang": the time limit passed; the child's process group was killed.
 
+With `trail=True` the child also writes a line per step to a second pipe
+as it goes (`note()`), and the parent keeps the lines since the last
+`note(None)` (a new example): a crash or a hang then still tells which op
+was in flight and which steps came before it (`IsolatedResult.trail`).
+
 POSIX only (os.fork). The child leaves with os._exit, never running the
 parent's atexit handlers or pytest's teardown.
 """
 
 from __future__ import annotations
 
+import collections
 import os
 import pickle
 import select
@@ -32,6 +38,26 @@ from .models.errors import TmemConformanceError
 
 Kind = Literal["ok", "raised", "crash", "hang"]
 _EXIT_SENT, _EXIT_UNSENDABLE = 0, 3
+#: In a child started with trail=True: the write end of the step pipe.
+_TRAIL_FD: int | None = None
+#: Most steps kept for one example (a crash report shows the last of them).
+TRAIL_LINES = 2000
+
+
+def tracing() -> bool:
+    """Whether this process is an isolated child that reports its steps as it goes."""
+    return _TRAIL_FD is not None
+
+
+def note(line: str | None) -> None:
+    """In an isolated child with a trail: record one step (None: a new example begins)."""
+    if _TRAIL_FD is None:
+        return
+    data = b"\x00\n" if line is None else line.replace("\n", " ").encode("utf-8", "replace") + b"\n"
+    try:
+        os.write(_TRAIL_FD, data)
+    except OSError:
+        pass
 
 
 class ChildException(TmemConformanceError):
@@ -62,6 +88,7 @@ class IsolatedResult:
     exit_status: int | None = None
     timeout: float | None = None
     pid: int | None = None
+    trail: tuple[str, ...] = ()  # with trail=True: the current example's steps, the last one in flight
 
     def describe(self) -> str:
         if self.kind == "ok":
@@ -113,8 +140,10 @@ def _payload(fn: Callable[[], object]) -> bytes:
         return pickle.dumps(("raised", stand_in))
 
 
-def _child(fn: Callable[[], object], w: int) -> None:
+def _child(fn: Callable[[], object], w: int, trail_w: int | None) -> None:
+    global _TRAIL_FD
     code = _EXIT_UNSENDABLE
+    _TRAIL_FD = trail_w
     try:
         os.setpgid(0, 0)
         data = _payload(fn)
@@ -130,33 +159,81 @@ def _child(fn: Callable[[], object], w: int) -> None:
             os._exit(code)
 
 
-def run_isolated(fn: Callable[[], object], timeout: float) -> IsolatedResult:
+def run_isolated(fn: Callable[[], object], timeout: float, trail: bool = False) -> IsolatedResult:
     """Run fn() in a forked child; see the module docstring for the result kinds."""
     if timeout <= 0:
         raise ValueError(f"timeout must be more than 0 seconds, not {timeout!r}")
     sys.stdout.flush()
     sys.stderr.flush()
     r, w = os.pipe()
+    tr, tw = os.pipe() if trail else (None, None)
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child
         os.close(r)
-        _child(fn, w)
+        if tr is not None:
+            os.close(tr)
+        _child(fn, w, tw)
     os.close(w)
+    if tw is not None:
+        os.close(tw)
+    steps = _Trail(tr)
+    try:
+        return _collect(pid, r, steps, timeout)
+    finally:
+        steps.close()
+
+
+class _Trail:
+    """The parent's end of the step pipe: the lines of the example running now."""
+
+    def __init__(self, fd: int | None) -> None:
+        self.fd, self.lines, self.partial = fd, collections.deque(maxlen=TRAIL_LINES), b""
+
+    def drain(self) -> None:
+        while self.fd is not None:
+            ready, _, _ = select.select([self.fd], [], [], 0)
+            if not ready:
+                return
+            chunk = os.read(self.fd, 1 << 16)
+            if not chunk:
+                os.close(self.fd)
+                self.fd = None
+                return
+            *done, self.partial = (self.partial + chunk).split(b"\n")
+            for line in done:
+                if line == b"\x00":
+                    self.lines.clear()
+                else:
+                    self.lines.append(line.decode("utf-8", "replace"))
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def _collect(pid: int, r: int, steps: _Trail, timeout: float) -> IsolatedResult:
     try:
         os.setpgid(pid, pid)  # also done by the child: whichever runs first
     except OSError:
         pass
     chunks: list[bytes] = []
     deadline = time.monotonic() + timeout
+    watched = [r] + ([steps.fd] if steps.fd is not None else [])
     try:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 _kill_group(pid)
                 os.waitpid(pid, 0)
-                return IsolatedResult("hang", timeout=timeout, pid=pid)
-            ready, _, _ = select.select([r], [], [], left)
-            if not ready:
+                steps.drain()
+                return IsolatedResult("hang", timeout=timeout, pid=pid, trail=tuple(steps.lines))
+            ready, _, _ = select.select([f for f in watched if f is not None], [], [], left)
+            if steps.fd is not None and steps.fd in ready:
+                steps.drain()
+                if steps.fd is None:
+                    watched = [r]
+            if r not in ready:
                 continue
             chunk = os.read(r, 1 << 16)
             if not chunk:
@@ -165,15 +242,16 @@ def run_isolated(fn: Callable[[], object], timeout: float) -> IsolatedResult:
     finally:
         os.close(r)
     status = _wait(pid, deadline)
+    steps.drain()
     if status is None:
-        return IsolatedResult("hang", timeout=timeout, pid=pid)
+        return IsolatedResult("hang", timeout=timeout, pid=pid, trail=tuple(steps.lines))
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
-        return IsolatedResult("crash", signal_name=_signal_name(sig), pid=pid)
+        return IsolatedResult("crash", signal_name=_signal_name(sig), pid=pid, trail=tuple(steps.lines))
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
     data = b"".join(chunks)
     if code != _EXIT_SENT or not data:
-        return IsolatedResult("crash", exit_status=code, pid=pid)
+        return IsolatedResult("crash", exit_status=code, pid=pid, trail=tuple(steps.lines))
     try:
         kind, obj = pickle.loads(data)
     except Exception as e:

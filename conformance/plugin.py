@@ -151,7 +151,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     died = _find(exc, BackendDied)
     if isinstance(died, BackendDied):
         report.user_properties.append(("tmem-died", died.verdict))
-    b = _find(exc, BackendError)
+    b = _find(exc, BackendError) or died
     detail = {"message": str(b or exc), "steps": list(getattr(b, "steps", [])),
               "traceback": getattr(b, "traceback", "") or "".join(traceback.format_exception(exc))}
     report.user_properties.append(("tmem-error", json.dumps(detail)))

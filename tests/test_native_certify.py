@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.native.libraries import libraries
+from tests.native.libraries import CRASH_AT, libraries
 
 from .reports_fixtures import certify, tool
 
@@ -47,6 +47,21 @@ def test_faulty_libraries_cost_their_cells_only(libs: dict[str, Path], tmp_path:
     assert cells["pair:v1:64:v1"]["verdict"] == verdict
     assert detail in cells["pair:v1:64:v1"]["errors"][0]["message"]
     assert f"{verdict}" in run.stdout
+
+
+def test_a_crash_names_the_op_in_flight_and_the_steps_before_it(libs: dict[str, Path], tmp_path: Path) -> None:
+    report = tmp_path / "crash_at.json"
+    run = certify("--backend", str(libs["crash_at"]), "--cells", "pair:v1:64:v1", "-n", "0", "--report",
+                  str(report))
+    assert run.returncode == 1, run.stdout + run.stderr
+    cell = json.loads(report.read_text())["cells"][0]
+    assert cell["verdict"] == "crash"
+    error = cell["errors"][0]
+    assert "SIGSEGV" in error["message"] and "the op in flight" in error["message"]
+    steps = error["steps"]
+    assert 1 <= len(steps) <= CRASH_AT, steps
+    assert steps[-1].endswith("never returned (the op in flight)"), steps[-1]
+    assert "NEW_POOL" in steps[0]  # the example's first step is a real, described hypercall
 
 
 @pytest.mark.parametrize(("lib", "message"), [

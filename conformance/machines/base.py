@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from hypothesis.stateful import RuleBasedStateMachine
 
+from .. import isolation
 from ..checked import BackendError, StepLog
 from ..models.errors import Violation
 
@@ -59,6 +60,7 @@ class CellMachine(RuleBasedStateMachine):
         self.log = StepLog()
         self.hosts: list[Any] = []
         type(self).examples += 1
+        isolation.note(None)  # a crash report shows the steps of this example only
 
     def step_done(self) -> None:
         type(self).steps += 1

@@ -14,7 +14,7 @@ from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from tmem_conformance.cases import Case
-from tmem_conformance.checked import BackendDied
+from tmem_conformance.checked import BackendDied, steps_from_trail
 from tmem_conformance.isolation import run_isolated
 from tmem_conformance.registry import LoadedBackend
 
@@ -32,12 +32,14 @@ def test_cell(tmem_case: Case, tmem_backend: LoadedBackend, tmem_dest_backend: L
             return machine.examples, machine.steps, e
         return machine.examples, machine.steps, None
 
-    result = run_isolated(run, timeout=tmem_time_limit)
+    result = run_isolated(run, timeout=tmem_time_limit, trail=True)
     examples, steps, failure = result.value if result.kind == "ok" else (0, 0, None)
     request.node.user_properties.append(("tmem", json.dumps({
         "cell": tmem_case.cell.id, "machine": tmem_case.label, "examples": examples, "steps": steps})))
     if result.kind in ("crash", "hang"):
-        raise BackendDied(result.kind, f"{tmem_case.id}: {result.describe()}")
+        steps = steps_from_trail(result.trail)
+        flight = f"; the op in flight: {steps[-1]}" if steps else ""
+        raise BackendDied(result.kind, f"{tmem_case.id}: {result.describe()}{flight}", steps)
     if result.kind == "raised":
         assert result.exception is not None
         raise result.exception

@@ -22,6 +22,9 @@ CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-shared", "-fPIC"]
 FAULTY = {"crash_backend": "FAULT_CRASH", "hang_backend": "FAULT_HANG", "missing_symbol": "FAULT_MISSING_SYMBOL",
           "wrong_version": "FAULT_WRONG_VERSION"}
 
+#: The hypercall on which libcrash_at.so segfaults, counted from the start of each forked case.
+CRASH_AT = 25
+
 _built: dict[str, Path] = {}
 
 
@@ -44,4 +47,26 @@ def libraries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             _built[name] = compile_library([HERE / "faulty_backend.c"], out / f"lib{name}.so", (fault,))
         host = sorted((CTMEM / "host").glob("*.c"))
         _built["ctmem_standalone"] = compile_library(host, out / "libctmem_standalone.so")
+        _built["crash_at"] = crash_at(host, out)
     return dict(_built)
+
+
+def crash_at(host: list[Path], out: Path) -> Path:
+    """ctmem whose CRASH_AT-th hypercall segfaults: its sources with the entry point renamed, and a wrapper."""
+    gcc = shutil.which("gcc")
+    assert gcc is not None
+    objects = []
+    for src in [*host, HERE / "crash_at.c"]:
+        obj = out / f"crash_at_{src.stem}.o"
+        rename = ["-Dtmem_backend_hypercall=ctmem_real_hypercall"] if src.parent != HERE else []
+        cmd = [gcc, *[f for f in CFLAGS if f != "-shared"], "-c", *rename, f"-DCRASH_AT={CRASH_AT}",
+               f"-I{CTMEM}", str(src), "-o", str(obj)]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.fail(f"cannot build {obj.name}:\n$ {' '.join(cmd)}\n{done.stderr}")
+        objects.append(str(obj))
+    lib = out / "libcrash_at.so"
+    done = subprocess.run([gcc, "-shared", "-fPIC", *objects, "-o", str(lib)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.fail(f"cannot link {lib.name}: {done.stderr}")
+    return lib
