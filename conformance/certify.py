@@ -12,9 +12,11 @@ import io
 import json
 import os
 import random
+import signal
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from rich.console import Console
@@ -115,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "report.json")
         pytest_output = io.StringIO()
-        with tracker, contextlib.redirect_stdout(pytest_output):
+        with tracker, contextlib.redirect_stdout(pytest_output), interrupted_by_sigterm():
             code = pytest.main(pytest_args(args, path), plugins=[tracker])
         if not os.path.exists(path):
             sys.stderr.write(pytest_output.getvalue())
@@ -127,7 +129,39 @@ def run(args: argparse.Namespace) -> int:
             json.dump(doc, f, indent=2)
             f.write("\n")
     print_summary(doc, console, args.quiet)
+    if int(code) == int(pytest.ExitCode.INTERRUPTED):
+        console.print("interrupted: the cells not finished are reported as not run", markup=False)
+        return 130
     return 0 if all(c["verdict"] == "pass" for c in doc["cells"]) else 1
+
+
+def _children() -> list[int]:
+    """This process's child processes (Linux /proc; none elsewhere)."""
+    me, out = os.getpid(), []
+    with contextlib.suppress(OSError):
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
+                        if int(f.read().rsplit(")", 1)[1].split()[1]) == me:
+                            out.append(int(entry))
+    return out
+
+
+@contextlib.contextmanager
+def interrupted_by_sigterm() -> Iterator[None]:
+    """SIGTERM (a CI time-out) stops the run as Ctrl-C does: workers and case children are stopped,
+    and the report is still written, with the cells not finished as not run."""
+    def stop(signum: int, frame: object) -> None:
+        for child in _children():  # the xdist workers: each stops its case child and exits
+            with contextlib.suppress(OSError):
+                os.kill(child, signal.SIGTERM)
+        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+    old = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 class ProgressTracker:

@@ -140,12 +140,25 @@ def _payload(fn: Callable[[], object]) -> bytes:
         return pickle.dumps(("raised", stand_in))
 
 
-def _child(fn: Callable[[], object], w: int, trail_w: int | None) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Linux: the child is killed when the process that forked it dies, however that dies."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(_EXIT_UNSENDABLE)
+
+
+def _child(fn: Callable[[], object], w: int, trail_w: int | None, parent: int) -> None:
     global _TRAIL_FD
     code = _EXIT_UNSENDABLE
     _TRAIL_FD = trail_w
     try:
         os.setpgid(0, 0)
+        _die_with_parent(parent)
         data = _payload(fn)
         view = memoryview(data)
         while view:
@@ -167,18 +180,26 @@ def run_isolated(fn: Callable[[], object], timeout: float, trail: bool = False) 
     sys.stderr.flush()
     r, w = os.pipe()
     tr, tw = os.pipe() if trail else (None, None)
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child
         os.close(r)
         if tr is not None:
             os.close(tr)
-        _child(fn, w, tw)
+        _child(fn, w, tw, parent)
     os.close(w)
     if tw is not None:
         os.close(tw)
     steps = _Trail(tr)
     try:
         return _collect(pid, r, steps, timeout)
+    except BaseException:  # interrupted (Ctrl-C, SIGTERM): the child must not outlive us
+        _kill_group(pid)
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+        raise
     finally:
         steps.close()
 

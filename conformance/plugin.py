@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 import traceback
 from collections.abc import Generator
@@ -54,7 +55,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run only shard I of N (a deterministic 1/N of the selected cells)")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):  # an xdist worker told to stop stops its case child first
+        signal.signal(signal.SIGTERM, _interrupt)
     profile = config.getoption("--tmem-profile")
     if profile:
         settings.load_profile(profile)

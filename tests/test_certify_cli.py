@@ -122,3 +122,38 @@ def test_list_shows_every_cell_with_its_expected_outcome_and_runs_nothing() -> N
     assert "TMEM-PAIR-002" in cells["pair:v0:64:v1"]["rules"]
     assert cells["pair:v1:64:v1"]["machines"] == ["hypercall", "pairing"]
     assert cells["mig:v0:v0:64"]["machines"] == ["migration"]  # this helper passes --peers none
+
+
+def _marked(mark: str) -> list[int]:
+    """Processes whose environment carries `mark` (every descendant of a run inherits it)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as f:
+                    if mark.encode() in f.read():
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="finds the run's processes through /proc")
+def test_sigterm_stops_every_process_of_the_run_and_still_writes_the_report(tmp_path: Path) -> None:
+    import signal
+    mark = f"TMEM_SIGTERM_TEST={os.getpid()}-{time.monotonic_ns()}"
+    env = {**os.environ, mark.split("=")[0]: mark.split("=")[1]}
+    report = tmp_path / "r.json"
+    proc = subprocess.Popen([sys.executable, "-m", "tmem_conformance.cli", "certify", "--backend", "simulator",
+                             "-n", "2", "--peers", "none", "--quiet", "--report", str(report)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len(_marked(mark)) < 4 and time.monotonic() < deadline:  # certify, 2 workers, a case child
+        time.sleep(0.2)
+    time.sleep(2)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 130
+    time.sleep(5)
+    assert _marked(mark) == [], "a process of the run outlived it by 5 s"
+    cells = json.loads(report.read_text())["cells"]
+    assert len(cells) == 20 and "not run" in {c["verdict"] for c in cells}
