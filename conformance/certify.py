@@ -221,17 +221,24 @@ class ProgressTracker:
             self.examples[cell] += json.loads(props["tmem"])["examples"]
         self.verdicts[cell].append("pass" if report.passed else "fail" if "tmem-violation" in props
                                    else props.get("tmem-died", "error"))
+        if "tmem-violation" in props:  # say it now: the table comes only when every cell is done
+            v = json.loads(props["tmem-violation"])
+            self.say(Text(f"{cell} ({case[1]}): rule {v['rule']} violated: {v['observed']}"[:300],
+                          style="bold red"))
         self.pending[cell] -= 1
         if self.pending[cell] == 0:
             self.running.discard(cell)
             verdict = min(self.verdicts[cell], key=["crash", "hang", "error", "fail", "pass"].index)
             line = f"{cell:22} {self.expected[cell]:17} {verdict:6} {self.examples[cell]:6} examples"
-            if self.live is not None:
-                self.live.console.print(Text(line, style=VERDICT_STYLE.get(verdict, "")))
-            else:
-                self.out.write(line + "\n")
-                self.out.flush()
+            self.say(Text(line, style=VERDICT_STYLE.get(verdict, "")))
         self.refresh()
+
+    def say(self, text: Text) -> None:
+        if self.live is not None:
+            self.live.console.print(text)
+        else:
+            self.out.write(text.plain + "\n")
+            self.out.flush()
 
     def refresh(self) -> None:
         if self.live is not None:
