@@ -214,6 +214,8 @@ class ReferenceHost:
                 return Outcomes(what, "TMEM-POOL-006", [Outcome.ret(neg(Errno.EPERM), "TMEM-POOL-006",
                                                                    "all 16 slots used")])
             slot, rule = free[0], "TMEM-POOL-005"
+            if client.reborn and len(free) == MAX_POOLS_PER_DOMAIN:
+                rule = "TMEM-DESTROY-003"  # a destroyed domain's new client starts with no pools
         else:
             rule = "TMEM-RESTORE-002"
         persistent = bool(c.flags & PoolFlag.PERSIST)
@@ -221,7 +223,8 @@ class ReferenceHost:
         shared = bool(c.flags & PoolFlag.SHARED) and not all_ones
         if shared and c.uuid in self.state.shared:
             pool = self.state.shared[c.uuid]
-            rule, meaning = "TMEM-SHARED-002", f"slot {slot}, joining the shared pool"
+            rule = "TMEM-DESTROY-003" if rule == "TMEM-DESTROY-003" else "TMEM-SHARED-002"
+            meaning = f"slot {slot}, joining the shared pool"
         elif shared and len(self.state.shared) >= MAX_GLOBAL_SHARED_POOLS:
             return Outcomes(what, "TMEM-SHARED-003", [Outcome.ret(neg(Errno.EPERM), "TMEM-SHARED-003",
                                                                  "16 shared pools exist")])
@@ -230,7 +233,7 @@ class ReferenceHost:
                         private_by_uuid=bool(c.flags & PoolFlag.SHARED) and all_ones)
             meaning = f"slot {slot}, a new {'shared' if shared else 'private'} " \
                       f"{'persistent' if persistent else 'ephemeral'} pool"
-            if shared:
+            if shared and rule != "TMEM-DESTROY-003":
                 rule = "TMEM-SHARED-001"
 
         def create(_: bytes, slot: int = slot, pool: Pool = pool) -> None:
@@ -392,8 +395,7 @@ class ReferenceHost:
         if page is not None:
             options += self._hits(client, pool, key, page, cmd, g, memory)
         if page is not None and page.sure:
-            rule = page.kept_by or ("TMEM-SHARED-002" if pool.shared and page.putter not in (None, client.domid)
-                                    else "TMEM-EPH-002" if pool.persistent else "TMEM-EPH-001")
+            rule = page.kept_by or ("TMEM-EPH-002" if pool.persistent else "TMEM-EPH-001")
         elif page is not None:
             rule = "TMEM-EPH-001"
         else:

@@ -11,11 +11,15 @@ the owner's frozen state on a shared pool, the owner taking a shared pool's
 objects when it leaves): those are legal variants (variants.py), which the
 suite must pass.
 
-A fault is built from the simulator through its hypercall interface where it
-can be (rewriting the op, changing the result, issuing extra hypercalls); the
-few that must reach inside it (to leak a recycled frame, or to keep a page a
-flush would free) read or change the simulator's clients, pools and page
-store through the helpers of `Broken`.
+A fault is built on the simulator through its hypercall interface where it
+can be (rewriting the op, changing the result, issuing extra hypercalls). To
+know whether a handle is present, whose a shared pool is, or to do what no
+hypercall does (leak a freed frame, keep a destroyed pool's pages, evict a
+persistent page) a fault reads or changes the simulator's clients, pools and
+page store, through the helpers of `Broken`.
+
+`FAULTS` is the catalogue, by name; `tmem-conformance selftest` and
+tests/test_suite_power.py certify every entry on its cells.
 """
 
 from __future__ import annotations
@@ -36,7 +40,6 @@ from tmem_conformance.models.abi import (
     Errno,
     PoolFlag,
     Subop,
-    flags_pageshift_field,
     flags_spec,
 )
 from tmem_conformance.models.layouts import layout
@@ -117,10 +120,6 @@ class Broken:
     def frame_ok(self, cmfn: int) -> bool:
         return 0 <= cmfn < len(self.memory) // PAGE_SIZE
 
-    def flags_ok(self, flags: int) -> bool:
-        return (flags_spec(flags) == self.v.spec and flags_pageshift_field(flags) == 0
-                and not flags & self.v.reject_flag_bits)
-
     # ------------------------------------------------------------------ helpers: the simulator's state
     def client(self, domid: int) -> Any:
         return self.inner.state.clients.get(domid & CLI_ID_NULL)
@@ -163,6 +162,10 @@ def _cli(op: codec.TmemOp) -> int:
     return op.u.cli_id & CLI_ID_NULL
 
 
+def _uuid_at(memory: bytearray, buf: int) -> tuple[int, int]:
+    return int.from_bytes(memory[buf:buf + 8], "little"), int.from_bytes(memory[buf + 8:buf + 16], "little")
+
+
 # ---------------------------------------------------------------------------------------------- dispatch
 
 
@@ -181,13 +184,6 @@ class PoolIdMasked(Broken):
         if isinstance(op.u, codec.Gen) and op.cmd != Cmd.DESTROY_POOL and not 0 <= op.pool_id < 16:
             return codec.with_fields(op, pool_id=op.pool_id & 0xF)
         return op
-
-
-class XchgActsAsPut(Broken):
-    """TMEM_XCHG (unimplemented in Xen) falls through to the put path: it stores a page and returns 1."""
-
-    def rewrite(self, domid: int, op: codec.TmemOp) -> codec.TmemOp:
-        return codec.with_fields(op, cmd=Cmd.PUT_PAGE) if op.cmd == Cmd.XCHG else op
 
 
 class NoOpCommandsSucceed(Broken):
@@ -369,8 +365,6 @@ class BumpSlotAllocator(Broken):
         super().destroy_domain(domid)
 
 
-
-
 # ---------------------------------------------------------------------------------------------- puts
 
 
@@ -400,15 +394,11 @@ class DupPutKeepsOldData(Broken):
         return super().hypercall(domid, word_size, op, memory)
 
 
-
-
 class FreezeIgnored(Broken):
     """FREEZE answers 0 and does nothing: a frozen client can still add pages."""
 
     def rewrite(self, domid: int, op: codec.TmemOp) -> codec.TmemOp:
         return codec.with_fields(op, subop=Subop.THAW) if _ctrl(op, Subop.FREEZE) else op
-
-
 
 
 class NewPageReadsCmfn(Broken):
@@ -418,47 +408,42 @@ class NewPageReadsCmfn(Broken):
         return codec.with_fields(op, cmd=Cmd.PUT_PAGE) if op.cmd == Cmd.NEW_PAGE else op
 
 
-
-
-class WriteIgnoresWindow(Broken):
-    """WRITE stores the whole guest page, as the compressed path does, for a client not compressing."""
-
-    def rewrite(self, domid: int, op: codec.TmemOp) -> codec.TmemOp:
-        if op.cmd == Cmd.WRITE and isinstance(op.u, codec.Gen) and op.u.len:
-            return codec.with_fields(op, cmd=Cmd.PUT_PAGE)
-        return op
-
-
 class WriteIntoRecycledFrame(Broken):
-    """A WRITE creating a page stores into a recycled frame without clearing it: the bytes outside its
-    window are another (freed) page's, of any pool or domain (Xen's tmh_copy_from_client, section 10)."""
+    """A WRITE stores into a recycled frame without clearing it: the bytes outside its window (all of them
+    for a 0/0/0 WRITE) are another, freed page's, of any pool or domain (Xen's tmh_copy_from_client; section
+    10), on a new page and on a duplicate alike."""
 
     def __init__(self, abi_version: int, capacity_pages: int) -> None:
         super().__init__(abi_version, capacity_pages)
-        self.recycled: bytes | None = None
-        remove = self.store.remove
+        self.freed: list[tuple[tuple[int, tuple[int, ...], int], bytes]] = []  # newest last
+        remove, replace = self.store.remove, self.store.replace
 
-        def remembering(pool: Any, oid: Any, index: int) -> Any:
-            page = remove(pool, oid, index)
+        def freeing(pool: Any, oid: Any, index: int, page: Any) -> None:
             if page is not None:
-                self.recycled = page.data
-            return page
-        self.store.remove = remembering
+                self.freed = [*self.freed[-3:], ((id(pool), tuple(oid), index), page.data)]
 
-    def rewrite(self, domid: int, op: codec.TmemOp) -> codec.TmemOp:
-        self.state["fresh"] = op.cmd == Cmd.WRITE and self.pool(domid, op.pool_id) is not None \
-            and self.lookup(domid, op) is None
-        return op
+        def removing(pool: Any, oid: Any, index: int) -> Any:
+            page = remove(pool, oid, index)
+            freeing(pool, oid, index, page)
+            return page
+
+        def replacing(pool: Any, oid: Any, index: int, *args: Any) -> Any:
+            freeing(pool, oid, index, pool.lookup(oid, index))  # a dup put frees the old frame
+            return replace(pool, oid, index, *args)
+        self.store.remove, self.store.replace = removing, replacing
 
     def result(self, domid: int, op: codec.TmemOp, ret: int, memory: bytearray) -> int:
-        if not (self.state.get("fresh") and ret == 1 and self.recycled is not None):
+        if op.cmd != Cmd.WRITE or ret != 1 or not isinstance(op.u, codec.Gen):
             return ret
-        assert isinstance(op.u, codec.Gen)
-        g = op.u
+        g, pool = op.u, self.pool(domid, op.pool_id)
         page = self.lookup(domid, op)
-        if page is None or page.whole or g.tmem_offset == g.pfn_offset == g.len == 0:
+        if pool is None or page is None or page.whole:
+            return ret  # (a zero window, 0/0/0, leaks the whole frame: it is never cleared)
+        here = (id(pool), tuple(g.oid), g.index)
+        frame = next((data for key, data in reversed(self.freed) if key != here), None)
+        if frame is None:
             return ret
-        data = bytearray(self.recycled)
+        data = bytearray(frame)
         if g.tmem_offset + g.len <= PAGE_SIZE and g.pfn_offset + g.len <= PAGE_SIZE:
             data[g.tmem_offset:g.tmem_offset + g.len] = page.data[g.tmem_offset:g.tmem_offset + g.len]
         page.data = bytes(data)
@@ -466,10 +451,14 @@ class WriteIntoRecycledFrame(Broken):
 
 
 class SpuriousNoMemory(Broken):
-    """Every third new put fails with -ENOMEM although the host has room."""
+    """Every third put of a new page fails with -ENOMEM although the host has room."""
+
+    def rewrite(self, domid: int, op: codec.TmemOp) -> codec.TmemOp:
+        self.state["new"] = op.cmd == Cmd.PUT_PAGE and self.lookup(domid, op) is None
+        return op
 
     def result(self, domid: int, op: codec.TmemOp, ret: int, memory: bytearray) -> int:
-        if op.cmd == Cmd.PUT_PAGE and ret == 1:
+        if self.state.get("new") and ret == 1:
             n = int(self.state.get("puts", 0)) + 1
             self.state["puts"] = n
             if n % 3 == 0:
@@ -575,8 +564,6 @@ class EphemeralPurgeEveryNthCall(Broken):
         return ret
 
 
-
-
 class PersistentPagesEvicted(Broken):
     """A host full of pages makes room by evicting a persistent page too, instead of refusing the put."""
 
@@ -595,33 +582,16 @@ class PersistentPagesEvicted(Broken):
 
 
 class FlushPageForgets(Broken):
-    """FLUSH_PAGE answers 1 but leaves the page in place."""
+    """FLUSH_PAGE answers as if it flushed (1, or -EFROZEN for a frozen client) but leaves the page in place."""
 
     def rewrite(self, domid: int, op: codec.TmemOp) -> codec.TmemOp:
         return codec.with_fields(op, cmd=Cmd.XCHG) if op.cmd == Cmd.FLUSH_PAGE else op
 
     def result(self, domid: int, op: codec.TmemOp, ret: int, memory: bytearray) -> int:
-        return 1 if op.cmd == Cmd.FLUSH_PAGE and ret == 0 else ret
-
-
-class FlushObjectOnePage(Broken):
-    """FLUSH_OBJECT removes only the page at the op's index, not every page of the object."""
-
-    def rewrite(self, domid: int, op: codec.TmemOp) -> codec.TmemOp:
-        return codec.with_fields(op, cmd=Cmd.FLUSH_PAGE) if op.cmd == Cmd.FLUSH_OBJECT else op
-
-
-
-
-class FlushObjectV0Lookup(Broken):
-    """A v1 host whose FLUSH_OBJECT still looks objects up by a v0 one-word id: it flushes (oid[0], 0, 0)."""
-
-    def rewrite(self, domid: int, op: codec.TmemOp) -> codec.TmemOp:
-        if op.cmd == Cmd.FLUSH_OBJECT and isinstance(op.u, codec.Gen) and len(op.u.oid) > 1:
-            return codec.with_fields(op, oid=(op.u.oid[0],) + (0,) * (len(op.u.oid) - 1))
-        return op
-
-
+        if op.cmd == Cmd.FLUSH_PAGE and ret == 0:
+            client = self.client(domid)
+            return -Errno.EFROZEN if client is not None and client.frozen else 1
+        return ret
 
 
 class FrozenFlushReturnsOne(Broken):
@@ -717,12 +687,6 @@ class DomainDestroyKeepsClient(Broken):
 # ---------------------------------------------------------------------------------------------- shared pools
 
 
-
-
-def codec_uuid(memory: bytearray, buf: int) -> tuple[int, int]:
-    return (int.from_bytes(memory[buf:buf + 8], "little"), int.from_bytes(memory[buf + 8:buf + 16], "little"))
-
-
 class SharedPoolsNotShared(Broken):
     """NEW_POOL ignores SHARED: every client gets a private pool, so sharers never see each other's pages."""
 
@@ -751,12 +715,10 @@ class SharedJoinKeyedByPersist(Broken):
             assert isinstance(op.u, codec.Ctrl)
             pool = self.pool(op.u.cli_id, op.pool_id)
             if pool is not None and pool.shared and pool.persistent:
-                lo, hi = codec_uuid(memory, op.u.buf)
+                lo, hi = _uuid_at(memory, op.u.buf)
                 memory[op.u.buf:op.u.buf + 16] = (lo ^ self.KEY).to_bytes(8, "little") + \
                     (hi ^ self.KEY).to_bytes(8, "little")
         return ret
-
-
 
 
 class NonOwnerLeaveTakesObjects(Broken):
@@ -828,15 +790,11 @@ class AuthGrantsEveryClient(Broken):
 # ---------------------------------------------------------------------------------------------- control
 
 
-
-
 class UnknownClientControlSucceeds(Broken):
     """THAW, FREEZE and DESTROY of a client that does not exist answer 0 instead of -1."""
 
     def result(self, domid: int, op: codec.TmemOp, ret: int, memory: bytearray) -> int:
         return 0 if _ctrl(op, Subop.THAW, Subop.FREEZE, Subop.DESTROY) and ret == -1 else ret
-
-
 
 
 class SetOpsReturnOne(Broken):
@@ -846,6 +804,16 @@ class SetOpsReturnOne(Broken):
         return 1 if _ctrl(op, Subop.SET_WEIGHT, Subop.SET_CAP, Subop.SET_COMPRESS) and ret == 0 else ret
 
 
+class CapZeroMeansUnlimited(Broken):
+    """SET_CAP with arg1 = 0 stores -1 (no cap), so a cap of 0 reads back as -2, and a restore that
+    re-applies a saved cap of 0 leaves the client uncapped."""
+
+    def result(self, domid: int, op: codec.TmemOp, ret: int, memory: bytearray) -> int:
+        if _ctrl(op, Subop.SET_CAP) and ret == 0:
+            assert isinstance(op.u, codec.Ctrl)
+            if op.u.arg1 == 0:
+                self.ctrl(Subop.SET_CAP, op.u.cli_id, arg1=0xFFFFFFFF)
+        return ret
 
 
 class FlushOfOneClientSucceeds(Broken):
@@ -853,8 +821,6 @@ class FlushOfOneClientSucceeds(Broken):
 
     def result(self, domid: int, op: codec.TmemOp, ret: int, memory: bytearray) -> int:
         return 0 if _ctrl(op, Subop.FLUSH) and _cli(op) != CLI_ID_NULL and ret == -1 else ret
-
-
 
 
 class UnassignedSubopSucceeds(Broken):
@@ -869,8 +835,6 @@ class UnassignedSubopSucceeds(Broken):
 # ---------------------------------------------------------------------------------------------- save
 
 
-
-
 class SaveBeginDoesNotFreeze(Broken):
     """SAVE_BEGIN answers 1 and records was_frozen but leaves the client thawed: it can still add pages."""
 
@@ -879,15 +843,6 @@ class SaveBeginDoesNotFreeze(Broken):
             flags = self.ctrl(Subop.SAVE_GET_CLIENT_FLAGS, _cli(op))
             if flags >= 0 and not flags & ClientFlag.FROZEN:
                 self.ctrl(Subop.THAW, _cli(op))
-        return ret
-
-
-class SaveBeginWithoutPools(Broken):
-    """SAVE_BEGIN of a client that has no pools answers 1 (a save begun) instead of 0."""
-
-    def result(self, domid: int, op: codec.TmemOp, ret: int, memory: bytearray) -> int:
-        if _ctrl(op, Subop.SAVE_BEGIN) and ret == 0 and self.client(_cli(op)) is not None:
-            return 1
         return ret
 
 
@@ -927,8 +882,6 @@ class ClientFlagsCurrentFrozen(Broken):
         return ret
 
 
-
-
 class PoolFlagsWithoutVersion(Broken):
     """SAVE_GET_POOL_FLAGS omits the spec-version bits (fixed by 367f6be33c): restore fails on v1."""
 
@@ -950,8 +903,6 @@ class UuidQueryEndsSave(Broken):
         if _ctrl(op, Subop.SAVE_GET_POOL_UUID) and ret == 0:
             self.ctrl(Subop.SAVE_END, _cli(op), memory=bytearray(2 * PAGE_SIZE))
         return ret
-
-
 
 
 class PoolUuidReturnsOne(Broken):
@@ -1016,8 +967,6 @@ class SaveHandleV0Layout(Broken):
         memory[b:b + size + tail] = self.state["before"][:size + tail]
         memory[b:b + len(old) + tail] = old + body
         return ret
-
-
 
 
 class NextInvEndIsMinusOne(Broken):
@@ -1091,20 +1040,39 @@ class RestorePutIndexFromArg1(Broken):
 # ---------------------------------------------------------------------------------------------- layouts, oids
 
 
+class OidLow32Bits(Broken):
+    """Keys objects by the low 32 bits of the first object-id word: 64-bit ids that differ above alias."""
+
+    def rewrite(self, domid: int, op: codec.TmemOp) -> codec.TmemOp:
+        if isinstance(op.u, codec.Gen) and op.u.oid:
+            return codec.with_fields(op, oid=(op.u.oid[0] & 0xFFFFFFFF,) + tuple(op.u.oid[1:]))
+        return op
+
+
+class SlotsNeverRunOut(Broken):
+    """A client whose 16 slots are in use gets slot 15 again from NEW_POOL instead of -EPERM."""
+
+    def result(self, domid: int, op: codec.TmemOp, ret: int, memory: bytearray) -> int:
+        client = self.client(domid)
+        if op.cmd == Cmd.NEW_POOL and ret == -1 and client is not None and all(client.slots):
+            return 15
+        return ret
+
+
+class SharedPoolsUnbounded(Broken):
+    """A 17th shared pool is reported created (slot 0 again) instead of -EPERM."""
+
+    def result(self, domid: int, op: codec.TmemOp, ret: int, memory: bytearray) -> int:
+        if _creat(op, Cmd.NEW_POOL) and ret == -1 and len(self.inner.state.shared) >= 16:
+            return 0
+        return ret
+
+
 class TruncatesOids(Broken):
     """Keys objects by the low word of the object id only: wide ids alias."""
 
     def rewrite(self, domid: int, op: codec.TmemOp) -> codec.TmemOp:
         if isinstance(op.u, codec.Gen) and len(op.u.oid) > 1:
-            return codec.with_fields(op, oid=(op.u.oid[0],) + (0,) * (len(op.u.oid) - 1))
-        return op
-
-
-class CompatOidLowWordOnly(Broken):
-    """A v1 host's 32-bit compat translation copies only oid[0]: a 32-bit guest's wide ids alias."""
-
-    def rewrite(self, domid: int, op: codec.TmemOp) -> codec.TmemOp:
-        if self.word_size == 32 and isinstance(op.u, codec.Gen) and len(op.u.oid) > 1:
             return codec.with_fields(op, oid=(op.u.oid[0],) + (0,) * (len(op.u.oid) - 1))
         return op
 
@@ -1147,136 +1115,129 @@ def _fault(name: str, backend: type[Broken], cells: str, rules: tuple[str, ...],
     return Fault(name, backend, cells, frozenset(rules), area, f"{doc} ({history})" if history else doc)
 
 
-V1 = "pair:v1:64:v1"
-V1_32 = "pair:v1:32:v1"
+# The cells the entries name. The hypercall machine of a pairing cell probes its host directly, so
+# "pair:v0:64:v1" (a v0 guest on a v1 host) exercises a v1 host as "pair:v1:64:v1" does, with another
+# guest for the pairing machine.
 V0 = "pair:v0:64:v0"
 V0_32 = "pair:v0:32:v0"
+V1 = "pair:v1:64:v1"
+V1_32 = "pair:v1:32:v1"
+V1_HOST = "pair:v0:64:v1"
+V1_HOST_32 = "pair:v0:32:v1"
+MIG_V0 = "mig:v0:v0:64"
+MIG_V0_TO_V1 = "mig:v0:v1:64"
+MIG_V1_TO_V0 = "mig:v1:v0:64"
 
 _FAULTS = (
     # --- dispatch and bad input
     _fault("short-ops-padded", ShortOpsPadded, V1_32, ("TMEM-HC-001",), "errors on bad input"),
     _fault("pool-id-masked", PoolIdMasked, V1, ("TMEM-HC-002",), "errors on bad input", "XSA-15's class"),
-    _fault("xchg-acts-as-put", XchgActsAsPut, V0, ("TMEM-HC-003",), "dispatch"),
     _fault("no-op-commands-succeed", NoOpCommandsSucceed, V0, ("TMEM-HC-003",), "dispatch"),
-    _fault("no-privilege-check", NoPrivilegeCheck, V1, ("TMEM-HC-004",), "errors on bad input",
-           "both tags; section 9"),
+    _fault("no-privilege-check", NoPrivilegeCheck, V1, ("TMEM-HC-004",), "errors on bad input", "both tags; section 9"),
     _fault("bad-cmfn-stores-zero-page", BadCmfnStoresZeroPage, V1, ("TMEM-HC-005",), "errors on bad input"),
     _fault("put-steals-frame", PutStealsFrame, V0, ("TMEM-HC-006",), "dispatch"),
-    _fault("client-only-on-success", ClientOnlyOnSuccess, V0_32, ("TMEM-HC-007",), "dispatch"),
+    _fault("client-only-on-success", ClientOnlyOnSuccess, V1_32, ("TMEM-HC-007",), "dispatch"),
     # --- pool creation and the version gate
     _fault("accepts-any-version", AcceptsAnyVersion, "pair:v0:64:v1,pair:v1+shim:64:v0",
            ("TMEM-POOL-001", "TMEM-PAIR-002"), "version negotiation"),
-    _fault("version-gate-inverted", VersionGateInverted, V1, ("TMEM-PAIR-001", "TMEM-POOL-005"),
-           "version negotiation"),
-    _fault("sticky-version-refusal", StickyVersionRefusal, V0, ("TMEM-PAIR-003", "TMEM-POOL-005"),
-           "version negotiation"),
+    _fault("version-gate-inverted", VersionGateInverted, V1, ("TMEM-PAIR-001", "TMEM-POOL-005"), "version negotiation"),
+    _fault("sticky-version-refusal", StickyVersionRefusal, V1_HOST,
+           ("TMEM-PAIR-003", "TMEM-POOL-005"), "version negotiation"),
     _fault("ignores-page-size-field", IgnoresPageSizeField, V0, ("TMEM-POOL-002",), "version negotiation"),
     _fault("accepts-precompressed", AcceptsPrecompressed, V1, ("TMEM-POOL-003",), "version negotiation"),
     _fault("ignores-reserved-bits", IgnoresReservedBits, V1, ("TMEM-POOL-004",), "version negotiation"),
     _fault("joins-before-flag-check", JoinsBeforeFlagCheck, V1, ("TMEM-POOL-007",), "version negotiation"),
-    _fault("bump-slot-allocator", BumpSlotAllocator, V0, ("TMEM-POOL-005",), "pool creation"),
+    _fault("bump-slot-allocator", BumpSlotAllocator, V1, ("TMEM-POOL-005",), "pool creation"),
     # --- puts
     _fault("new-put-returns-0", NewPutReturnsZero, V1, ("TMEM-PUT-001",), "puts"),
-    _fault("dup-put-keeps-old-data", DupPutKeepsOldData, V1, ("TMEM-PUT-002", "TMEM-GUEST-001"), "puts"),
+    _fault("dup-put-keeps-old-data", DupPutKeepsOldData, V0, ("TMEM-PUT-002", "TMEM-GET-003"), "puts"),
     _fault("freeze-ignored", FreezeIgnored, V0, ("TMEM-PUT-003", "TMEM-CTRL-001"), "control"),
     _fault("new-page-reads-cmfn", NewPageReadsCmfn, V1, ("TMEM-PUT-004",), "puts"),
-    _fault("write-ignores-window", WriteIgnoresWindow, V1, ("TMEM-PUT-005",), "puts"),
-    _fault("write-into-recycled-frame", WriteIntoRecycledFrame, V1, ("TMEM-PUT-005",), "puts",
-           "tmh_copy_from_client at 4.0 and 4.1; section 10"),
+    _fault("write-into-recycled-frame", WriteIntoRecycledFrame, V0,
+           ("TMEM-PUT-005",), "puts", "tmh_copy_from_client at 4.0 and 4.1; section 10"),
     _fault("spurious-no-memory", SpuriousNoMemory, V0_32, ("TMEM-PUT-006",), "capacity"),
     # --- gets
     _fault("empty-pool-misses", EmptyPoolMisses, V1_32, ("TMEM-GET-001",), "gets"),
     _fault("miss-reports-empty", MissReportsEmpty, V1, ("TMEM-GET-002",), "gets"),
     _fault("get-copies-half-page", GetCopiesHalfPage, V1, ("TMEM-GET-003",), "gets"),
-    _fault("read-copies-whole-page", ReadCopiesWholePage, V0_32, ("TMEM-GET-004", "TMEM-HC-006"), "gets"),
-    _fault("private-get-not-exclusive", PrivateGetNotExclusive, "pair:v0:32:v1", ("TMEM-GET-005",),
-           "ephemeral/persistent semantics"),
-    _fault("shared-ephemeral-get-exclusive", SharedEphemeralGetExclusive, V1, ("TMEM-GET-005", "TMEM-EPH-001"),
-           "ephemeral/persistent semantics"),
-    _fault("persistent-get-exclusive", PersistentGetExclusive, "pair:v0:32:v1", ("TMEM-GET-005", "TMEM-EPH-002"),
-           "ephemeral/persistent semantics"),
+    _fault("read-copies-whole-page", ReadCopiesWholePage, V1_HOST, ("TMEM-GET-004", "TMEM-HC-006"), "gets"),
+    _fault("private-get-not-exclusive", PrivateGetNotExclusive, V0,
+           ("TMEM-GET-005",), "ephemeral/persistent semantics"),
+    _fault("shared-ephemeral-get-exclusive", SharedEphemeralGetExclusive, V0,
+           ("TMEM-GET-005", "TMEM-EPH-001"), "ephemeral/persistent semantics"),
+    _fault("persistent-get-exclusive", PersistentGetExclusive, V1_HOST_32,
+           ("TMEM-GET-005", "TMEM-EPH-002"), "ephemeral/persistent semantics"),
     # --- ephemeral and persistent pages
-    _fault("ephemeral-puts-store-nothing", EphemeralPutsStoreNothing, "pair:v0:64:v1",
+    _fault("ephemeral-puts-store-nothing", EphemeralPutsStoreNothing, V0,
            ("TMEM-EPH-001", "TMEM-PUT-001"), "ephemeral/persistent semantics"),
-    _fault("ephemeral-purge-every-6th-call", EphemeralPurgeEveryNthCall, "pair:v0:64:v1", ("TMEM-EPH-001",),
-           "ephemeral/persistent semantics"),
-    _fault("persistent-pages-evicted", PersistentPagesEvicted, V0, ("TMEM-EPH-002", "TMEM-GUEST-001"),
-           "capacity"),
+    _fault("ephemeral-purge-every-6th-call", EphemeralPurgeEveryNthCall, V1_HOST_32,
+           ("TMEM-EPH-001",), "ephemeral/persistent semantics"),
+    _fault("persistent-pages-evicted", PersistentPagesEvicted, V0, ("TMEM-EPH-002", "TMEM-GUEST-001"), "capacity"),
     # --- flushes
-    _fault("flush-page-forgets", FlushPageForgets, V0_32, ("TMEM-FLUSH-001",), "flush semantics"),
-    _fault("flush-object-one-page", FlushObjectOnePage, V0_32, ("TMEM-FLUSH-002",), "flush semantics"),
-    _fault("flush-object-v0-lookup", FlushObjectV0Lookup, V1_32, ("TMEM-FLUSH-002",), "flush semantics"),
-    _fault("frozen-flush-returns-1", FrozenFlushReturnsOne, "pair:v0:64:v1", ("TMEM-FLUSH-003",),
-           "flush semantics"),
+    _fault("flush-page-forgets", FlushPageForgets, V0, ("TMEM-FLUSH-001",), "flush semantics"),
+    _fault("frozen-flush-returns-1", FrozenFlushReturnsOne, V0, ("TMEM-FLUSH-003",), "flush semantics"),
     # --- destruction
-    _fault("destroy-pool-no-op", DestroyPoolNoOp, V1, ("TMEM-DESTROY-001", "TMEM-HC-002"), "pool destruction"),
-    _fault("destroyed-pool-reused", DestroyedPoolReused, V0, ("TMEM-DESTROY-001", "TMEM-GUEST-002"),
-           "pool destruction"),
-    _fault("destroy-free-slot-returns-1", DestroyFreeSlotReturnsOne, V0, ("TMEM-DESTROY-001",),
-           "pool destruction"),
-    _fault("destroy-pool-no-range-check", DestroyPoolNoRangeCheck, V0, ("TMEM-DESTROY-002",),
-           "errors on bad input", "XSA-15, CVE-2012-6035/6036"),
-    _fault("domain-destroy-ignored", DomainDestroyIgnored, V0_32, ("TMEM-DESTROY-003",), "pool destruction"),
-    _fault("domain-destroy-keeps-client", DomainDestroyKeepsClient, V0, ("TMEM-DESTROY-003", "TMEM-STREAM-003"),
-           "pool destruction"),
+    _fault("destroy-pool-no-op", DestroyPoolNoOp, V1_HOST, ("TMEM-DESTROY-001", "TMEM-POOL-005"), "pool destruction"),
+    _fault("destroyed-pool-reused", DestroyedPoolReused, V0,
+           ("TMEM-DESTROY-001", "TMEM-GUEST-002"), "pool destruction"),
+    _fault("destroy-free-slot-returns-1", DestroyFreeSlotReturnsOne, V1_HOST,
+           ("TMEM-DESTROY-001",), "pool destruction"),
+    _fault("destroy-pool-no-range-check", DestroyPoolNoRangeCheck, V0,
+           ("TMEM-DESTROY-002",), "errors on bad input", "XSA-15, CVE-2012-6035/6036"),
+    _fault("domain-destroy-ignored", DomainDestroyIgnored, V1_HOST, ("TMEM-DESTROY-003",), "pool destruction"),
+    _fault("domain-destroy-keeps-client", DomainDestroyKeepsClient, V1_HOST_32,
+           ("TMEM-DESTROY-003", "TMEM-STREAM-003"), "pool destruction"),
     # --- shared pools and authorisation
-    _fault("shared-pools-not-shared", SharedPoolsNotShared, V0, ("TMEM-SHARED-001", "TMEM-SHARED-002"),
-           "shared pools"),
+    _fault("shared-pools-not-shared", SharedPoolsNotShared, V0, ("TMEM-SHARED-001", "TMEM-SHARED-002"), "shared pools"),
     _fault("shared-join-keyed-by-persist", SharedJoinKeyedByPersist, V0, ("TMEM-SHARED-002",), "shared pools"),
-    _fault("nonowner-leave-takes-objects", NonOwnerLeaveTakesObjects, V1, ("TMEM-SHARED-004",), "shared pools",
-           "pool_destroy_objs at both tags; section 10"),
+    _fault("nonowner-leave-takes-objects", NonOwnerLeaveTakesObjects, V1,
+           ("TMEM-SHARED-004",), "shared pools", "pool_destroy_objs at both tags; section 10"),
     _fault("auth-grants-nothing", AuthGrantsNothing, V0, ("TMEM-SHARED-005",), "shared pools"),
-    _fault("auth-grants-every-client", AuthGrantsEveryClient, "pair:v0:64:v1", ("TMEM-SHARED-005",),
-           "shared pools"),
+    _fault("auth-grants-every-client", AuthGrantsEveryClient, V1_HOST, ("TMEM-SHARED-005",), "shared pools"),
     # --- control
     _fault("unknown-client-control-succeeds", UnknownClientControlSucceeds, V0, ("TMEM-CTRL-001",), "control"),
     _fault("set-ops-return-1", SetOpsReturnOne, V0, ("TMEM-CTRL-002",), "control"),
-    _fault("flush-of-one-client-succeeds", FlushOfOneClientSucceeds, "pair:v0:64:v1", ("TMEM-CTRL-003",),
-           "control"),
+    _fault("cap-zero-means-unlimited", CapZeroMeansUnlimited, MIG_V0, ("TMEM-STREAM-004", "TMEM-SAVE-003"), "control"),
+    _fault("flush-of-one-client-succeeds", FlushOfOneClientSucceeds, V0, ("TMEM-CTRL-003",), "control"),
     _fault("unassigned-subop-succeeds", UnassignedSubopSucceeds, V0, ("TMEM-CTRL-004",), "control"),
     # --- save
-    _fault("save-begin-does-not-freeze", SaveBeginDoesNotFreeze, "pair:v0:64:v1", ("TMEM-SAVE-001", "TMEM-PUT-003"),
-           "save/restore stream"),
-    _fault("save-begin-without-pools", SaveBeginWithoutPools, "pair:v0:32:v1", ("TMEM-SAVE-001",),
-           "save/restore stream"),
-    _fault("save-version-from-header", SaveVersionFromHeader, V0, ("TMEM-SAVE-002", "TMEM-STREAM-002"),
-           "save/restore stream"),
-    _fault("save-version-needs-client", SaveVersionNeedsClient, "mig:v0:v1:64", ("TMEM-SAVE-002", "TMEM-STREAM-002"),
-           "save/restore stream"),
-    _fault("probe-creates-client", ProbeCreatesClient, "mig:v0:v1:64", ("TMEM-MIG-002", "TMEM-HC-007"),
-           "save/restore stream"),
-    _fault("client-flags-current-frozen", ClientFlagsCurrentFrozen, V0, ("TMEM-SAVE-003",), "save/restore stream"),
+    _fault("save-begin-does-not-freeze", SaveBeginDoesNotFreeze, V1_HOST_32,
+           ("TMEM-SAVE-001", "TMEM-PUT-003"), "save/restore stream"),
+    _fault("save-version-from-header", SaveVersionFromHeader, V0,
+           ("TMEM-SAVE-002", "TMEM-STREAM-002"), "save/restore stream"),
+    _fault("save-version-needs-client", SaveVersionNeedsClient, MIG_V0_TO_V1,
+           ("TMEM-SAVE-002", "TMEM-STREAM-002"), "save/restore stream"),
+    _fault("probe-creates-client", ProbeCreatesClient, MIG_V0_TO_V1,
+           ("TMEM-MIG-002", "TMEM-HC-007"), "save/restore stream"),
+    _fault("client-flags-current-frozen", ClientFlagsCurrentFrozen, MIG_V0, ("TMEM-SAVE-003",), "save/restore stream"),
     _fault("pool-flags-without-version", PoolFlagsWithoutVersion, "pair:v0:64:v1,mig:v1:v1:64",
            ("TMEM-SAVE-004", "TMEM-MIG-001"), "save/restore stream", "fixed by 367f6be33c"),
-    _fault("npages-off-by-one", NpagesOffByOne, V0, ("TMEM-SAVE-005",), "save/restore stream"),
-    _fault("uuid-query-ends-save", UuidQueryEndsSave, "mig:v0:v0:64", ("TMEM-SAVE-006", "TMEM-PUT-003"),
-           "save/restore stream", "fixed by 9a2982ce85"),
-    _fault("pool-uuid-returns-1", PoolUuidReturnsOne, "pair:v0:32:v1", ("TMEM-SAVE-006",), "save/restore stream"),
-    _fault("save-skips-first-page", SaveSkipsFirstPage, "mig:v0:v0:64", ("TMEM-SAVE-007", "TMEM-MIG-001"),
-           "save/restore stream", "the iterator at both tags; section 9"),
-    _fault("next-page-ignores-buffer-length", NextPageIgnoresBufferLength, V0, ("TMEM-SAVE-007",),
-           "save/restore stream"),
-    _fault("next-page-handle-fields-swapped", NextPageHandleFieldsSwapped, "mig:v0:v0:64",
-           ("TMEM-STREAM-001", "TMEM-SAVE-007"),
-           "save/restore stream"),
-    _fault("save-handle-v0-layout", SaveHandleV0Layout, "mig:v1:v0:64", ("TMEM-LAYOUT-001", "TMEM-SAVE-007"),
-           "layouts"),
+    _fault("npages-off-by-one", NpagesOffByOne, V1_HOST, ("TMEM-SAVE-005",), "save/restore stream"),
+    _fault("uuid-query-ends-save", UuidQueryEndsSave, MIG_V0,
+           ("TMEM-SAVE-006", "TMEM-PUT-003"), "save/restore stream", "fixed by 9a2982ce85"),
+    _fault("pool-uuid-returns-1", PoolUuidReturnsOne, MIG_V0, ("TMEM-SAVE-006",), "save/restore stream"),
+    _fault("save-skips-first-page", SaveSkipsFirstPage, MIG_V0,
+           ("TMEM-SAVE-007", "TMEM-MIG-001"), "save/restore stream", "the iterator at both tags; section 9"),
+    _fault("next-page-ignores-buffer-length", NextPageIgnoresBufferLength, V0,
+           ("TMEM-SAVE-007",), "save/restore stream"),
+    _fault("next-page-handle-fields-swapped", NextPageHandleFieldsSwapped, MIG_V0,
+           ("TMEM-STREAM-001", "TMEM-SAVE-007"), "save/restore stream"),
+    _fault("save-handle-v0-layout", SaveHandleV0Layout, MIG_V1_TO_V0, ("TMEM-LAYOUT-001", "TMEM-SAVE-007"), "layouts"),
     _fault("next-inv-end-is-minus-1", NextInvEndIsMinusOne, V1, ("TMEM-SAVE-008",), "save/restore stream"),
-    _fault("save-end-does-not-thaw", SaveEndDoesNotThaw, V0_32, ("TMEM-SAVE-009", "TMEM-MIG-003"),
-           "save/restore stream"),
+    _fault("save-end-does-not-thaw", SaveEndDoesNotThaw, MIG_V0,
+           ("TMEM-SAVE-009", "TMEM-MIG-003"), "save/restore stream"),
     # --- restore
-    _fault("restore-begin-over-existing", RestoreBeginOverExisting, "pair:v0:64:v1", ("TMEM-RESTORE-001",),
-           "restore"),
-    _fault("restore-new-ignores-slot", RestoreNewIgnoresSlot, "pair:v0:64:v1", ("TMEM-RESTORE-002",), "restore"),
+    _fault("restore-begin-over-existing", RestoreBeginOverExisting, V1_HOST, ("TMEM-RESTORE-001",), "restore"),
+    _fault("restore-new-ignores-slot", RestoreNewIgnoresSlot, V0, ("TMEM-RESTORE-002",), "restore"),
     _fault("restore-ops-no-pool-enodev", RestoreOpsNoPoolEnodev, V0, ("TMEM-RESTORE-003",), "restore"),
-    _fault("restore-put-index-from-arg1", RestorePutIndexFromArg1, "mig:v0:v0:64",
+    _fault("restore-put-index-from-arg1", RestorePutIndexFromArg1, MIG_V0,
            ("TMEM-RESTORE-003", "TMEM-MIG-001"), "restore"),
     # --- object ids and layouts
-    _fault("truncates-oids", TruncatesOids, V1_32, ("TMEM-EPH-002", "TMEM-GET-003"), "object ids"),
-    _fault("compat-oid-low-word-only", CompatOidLowWordOnly, V1_32, ("TMEM-LAYOUT-001", "TMEM-EPH-002"),
-           "object ids"),
-    _fault("compat-decodes-v0-layout", CompatDecodesV0Layout, V1_32, ("TMEM-LAYOUT-001", "TMEM-EPH-002"),
-           "layouts"),
+    _fault("oid-low-32-bits", OidLow32Bits, "pair:v1+shim:64:v0", ("TMEM-PAIR-004",), "object ids"),
+    _fault("slots-never-run-out", SlotsNeverRunOut, V1, ("TMEM-POOL-006",), "errors on bad input"),
+    _fault("shared-pools-unbounded", SharedPoolsUnbounded, V1, ("TMEM-SHARED-003",), "shared pools"),
+    _fault("truncates-oids", TruncatesOids, V1_HOST, ("TMEM-GET-002", "TMEM-FLUSH-002"), "object ids"),
+    _fault("compat-decodes-v0-layout", CompatDecodesV0Layout, V1_32, ("TMEM-LAYOUT-001",), "layouts"),
 )
 
 FAULTS: dict[str, Fault] = {f.name: f for f in _FAULTS}
