@@ -86,7 +86,11 @@ def _set(attr: str, value: Callable[[codec.Ctrl], object]) -> Callable[[Client, 
 
 
 def _freeze(client: Client, c: codec.Ctrl) -> None:
-    client.frozen, client.thawed_by_save_end = True, False
+    client.frozen, client.thawed_by_save_end, client.frozen_by = True, False, ""
+
+
+def _thaw(client: Client, c: codec.Ctrl) -> None:
+    client.frozen, client.frozen_by = False, ""
 
 
 def _int32(v: int) -> int:
@@ -121,6 +125,8 @@ def _save_begin(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, mem
         return _one(what, "TMEM-SAVE-001", 0, "nothing to save")
 
     def begin(_: bytes) -> None:
+        if not client.frozen:
+            client.frozen_by = "TMEM-SAVE-001"  # a put or flush that is not refused names SAVE_BEGIN
         client.was_frozen, client.frozen = client.frozen, True
         client.live_migrating = client.live_migrating or c.arg1 != 0  # only SAVE_END clears it
         client.thawed_by_save_end = False
@@ -291,6 +297,7 @@ def _save_end(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memor
         client.invalidated.clear()
         client.frozen = client.was_frozen
         client.thawed_by_save_end = not client.frozen
+        client.frozen_by = ""
         client.reported.clear()
     return _one(what, "TMEM-SAVE-009", 0, "save ended", end)
 
@@ -326,10 +333,10 @@ def _restore_flush(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, 
 
 
 HANDLERS: dict[int, Handler] = {
-    Subop.THAW: _for_each("TMEM-CTRL-001", "thawed", _set("frozen", lambda c: False)),
+    Subop.THAW: _for_each("TMEM-CTRL-001", "thawed", _thaw),
     Subop.FREEZE: _for_each("TMEM-CTRL-001", "frozen", _freeze),
     Subop.FLUSH: _flush,
-    Subop.DESTROY: _for_each("TMEM-CTRL-001", "thawed", _set("frozen", lambda c: False)),
+    Subop.DESTROY: _for_each("TMEM-CTRL-001", "thawed", _thaw),
     Subop.LIST: _list,
     Subop.SET_WEIGHT: _for_each("TMEM-CTRL-002", "weight set", _set("weight", lambda c: _int32(c.arg1))),
     Subop.SET_CAP: _for_each("TMEM-CTRL-002", "cap set", _set("cap", lambda c: _int32(c.arg1))),

@@ -85,7 +85,8 @@ class ReferenceHost:
         try:
             return self.outcomes(domid, word_size, op, before).observe(ret, before, after)
         except Violation as v:
-            misread = self._misread_as(domid, word_size, op, before, ret, after)
+            # A success where the frame is not there: the host skipped the check, not misread the op.
+            misread = None if v.rule == "TMEM-HC-005" else self._misread_as(domid, word_size, op, before, ret, after)
             if misread is None:
                 raise
             raise Violation("TMEM-LAYOUT-001", v.what, f"{v.expected} (the op read with the {word_size}-bit "
@@ -111,9 +112,9 @@ class ReferenceHost:
                 continue
             if alt == decoded:
                 continue
-            # Only a success or a copy is evidence: a miss or an error fits any reading.
+            # Only a success, a copy or a bad frame is evidence: a miss or another error fits any reading.
             o = self.outcomes_for(domid, alt, before).admitting(ret, before, after)
-            if o is not None and (o.writes or ret > 0):
+            if o is not None and (o.writes or ret > 0 or ret == neg(Errno.EFAULT)):
                 return f"{ws}-bit {row.name}"
         return None
 
@@ -171,7 +172,7 @@ class ReferenceHost:
             return self._get(what, client, pool, key, op.cmd, g, memory)
         if op.cmd == Cmd.FLUSH_PAGE:
             return self.flush_outcomes(what, client, op.pool_id, pool, [key] if key in pool.pages else [],
-                                       "TMEM-FLUSH-001")
+                                       "TMEM-FLUSH-001", neighbours_of=g.oid, index=g.index)
         if op.cmd == Cmd.FLUSH_OBJECT:
             return self.flush_outcomes(what, client, op.pool_id, pool, pool.keys_of(g.oid), "TMEM-FLUSH-002",
                                        neighbours_of=g.oid)
@@ -241,7 +242,10 @@ class ReferenceHost:
             pool.users.setdefault(client.domid, set()).add(slot)
             if pool.shared:
                 self.state.shared[pool.uuid] = pool
-        return Outcomes(what, rule, [Outcome.ret(slot, rule, meaning, create)])
+        # Another slot than the lowest free one: the allocator's rule, whatever the pool's kind.
+        wrong = "TMEM-POOL-005" if rule in ("TMEM-POOL-005", "TMEM-SHARED-001", "TMEM-SHARED-002") else rule
+        return Outcomes(what, rule, [Outcome.ret(slot, rule, meaning, create)],
+                        {r: wrong for r in range(MAX_POOLS_PER_DOMAIN) if r != slot})
 
     def _restore_new(self, what: str, pool_id: int, c: codec.Creat) -> Outcomes:
         client = self.state.clients.get(c.arg1 & CLI_ID_NULL)
@@ -333,17 +337,26 @@ class ReferenceHost:
         frozen_now = any(a.frozen for a in actors)
         live_now = any(a.live_migrating for a in actors)
         rule = "TMEM-PUT-002" if old is not None else "TMEM-PUT-001"
-        if old is not None and room and not live_now and page is not None:
-            rule = "TMEM-PUT-006"
-        elif frozen_now and old is None:
-            rule = "TMEM-PUT-003"
-        elif (room or full) and old is None:
-            rule = "TMEM-PUT-006"
+        if all(a.frozen for a in actors) and old is None:
+            rule = _frozen_rule(actors, "TMEM-PUT-003")  # checked before the source is read
+        elif page is None:
+            rule = "TMEM-HC-005"  # the source is not there: -EFAULT, nothing stored
+        # Lack of memory while there is room, or holding more than the capacity: TMEM-PUT-006.
+        by_ret = {}
+        if room and not live_now:
+            by_ret = {neg(Errno.ENOMEM): "TMEM-PUT-006", neg(Errno.ENOSPC): "TMEM-PUT-006"}
+        if full and old is None and not frozen_now:
+            by_ret[1] = "TMEM-PUT-006"
         options = [Outcome.ret(ret, rule, _PUT_MEANING.get(ret, "put"),
                                self._fate_effect(client, slot, pool, key, fate, evict=not room,
                                                  gone_rule="TMEM-PUT-002" if old is not None else rule))
                    for ret, fate in sorted(merged.items(), key=lambda kv: -kv[0])]
-        return Outcomes(what, rule, options, _still_frozen(actors))
+
+        def froze(_: bytes) -> None:  # the refusal shows the freeze happened: later puts name PUT-003
+            for a in actors:
+                a.frozen_by = ""
+        options = [_then(o, froze) if o.admits(neg(Errno.EFROZEN)) else o for o in options]
+        return Outcomes(what, rule, options, {**by_ret, **_still_frozen(actors)})
 
     def _fate_effect(self, client: Client, slot: int, pool: Pool, key: Key, fate: object, evict: bool,
                      gone_rule: str) -> Callable[[bytes], None]:
@@ -394,7 +407,10 @@ class ReferenceHost:
             options.append(Outcome.ret(0, "TMEM-GET-002", "miss", gone))
         if page is not None:
             options += self._hits(client, pool, key, page, cmd, g, memory)
-        if page is not None and page.sure:
+        if page is not None and page.sure and not page.kept_by and pool.shared and not page.hit \
+                and page.putter not in (None, client.domid):
+            rule = "TMEM-SHARED-002"  # put through another user's slot and never shown: the slots are not one pool
+        elif page is not None and page.sure:
             rule = page.kept_by or ("TMEM-EPH-002" if pool.persistent else "TMEM-EPH-001")
         elif page is not None:
             rule = "TMEM-EPH-001"
@@ -419,7 +435,8 @@ class ReferenceHost:
                 if whole:
                     start = g.cmfn * PAGE_SIZE
                     seen = seen.learn(after[start:start + PAGE_SIZE], True)
-                pool.pages[key] = replace(seen, sure=True)
+                # The page outlived whatever promised to keep it: a later loss is the page's own rule's.
+                pool.pages[key] = replace(seen, sure=True, hit=True, kept_by=None)
             pool.touched.setdefault(key[0], set()).add(client.domid)
         options: list[Outcome] = []
         shown: list[tuple[object, ...]] = []
@@ -442,14 +459,14 @@ class ReferenceHost:
 
     # ------------------------------------------------------------------ flushes
     def flush_outcomes(self, what: str, client: Client, slot: int, pool: Pool, keys: list[Key], rule: str,
-                       neighbours_of: Oid | None = None) -> Outcomes:
+                       neighbours_of: Oid | None = None, index: int | None = None) -> Outcomes:
         def effect(_: bytes) -> None:
             for k in keys:
                 self._delete(client, slot, pool, k, rule)
             if neighbours_of is not None:
                 # Other objects keep their pages, even those sharing the low word (TMEM-FLUSH-002).
                 for k, p in list(pool.pages.items()):
-                    if k[0] != neighbours_of and k[0][0] == neighbours_of[0] and p.sure:
+                    if k[0] != neighbours_of and k[0][0] == neighbours_of[0] and index in (None, k[1]) and p.sure:
                         pool.pages[k] = p.keep("TMEM-FLUSH-002")
         frozen = {a.frozen for a in self.actors(client, pool)}
         options = []
@@ -457,8 +474,8 @@ class ReferenceHost:
             options.append(Outcome.ret(neg(Errno.EFROZEN), "TMEM-FLUSH-003", "frozen: flushed anyway", effect))
         if False in frozen:
             options.append(Outcome.ret(1, rule, "flushed", effect))
-        return Outcomes(what, "TMEM-FLUSH-003" if client.frozen else rule, options,
-                        _still_frozen(self.actors(client, pool)))
+        actors = self.actors(client, pool)
+        return Outcomes(what, "TMEM-FLUSH-003" if client.frozen else rule, options, _still_frozen(actors))
 
     # ------------------------------------------------------------------ auth
     def _auth(self, what: str, c: codec.Creat) -> Outcomes:
@@ -493,6 +510,12 @@ _PUT_MEANING = {
     neg(Errno.EFAULT): "cmfn is not there: nothing stored",
     neg(Errno.EINVAL): "window past the page end: nothing stored (XSA-15 fix)",
 }
+
+
+def _frozen_rule(actors: list[Client], rule: str) -> str:
+    """`rule`, or SAVE_BEGIN's when it froze every frozen actor (a host whose SAVE_BEGIN does not freeze)."""
+    frozen = [a for a in actors if a.frozen]
+    return frozen[0].frozen_by if frozen and all(a.frozen_by for a in frozen) else rule
 
 
 def _still_frozen(actors: list[Client]) -> dict[int, str]:

@@ -37,6 +37,7 @@ class Page:
     origin: str = "TMEM-GET-003"  # the rule that defined these bytes (PUT_PAGE's: a hit returns them)
     kept_by: str | None = None  # the rule that promised this page stays, where it is not the pool kind's
     putter: int | None = None  # the client whose put stored it
+    hit: bool = False  # a get has returned it since it was put (it is stored, wherever it shows)
     alts: tuple[Page, ...] = ()  # other candidates the host may have stored instead of this one
 
     def maybe(self) -> Page:
@@ -138,6 +139,8 @@ class Client:
     restored: bool = False
     #: SAVE_END thawed it (was not frozen before SAVE_BEGIN): new puts must work again (TMEM-MIG-003)
     thawed_by_save_end: bool = False
+    #: the rule of the op that froze it when that op was SAVE_BEGIN (TMEM-SAVE-001), else ""
+    frozen_by: str = ""
 
     def pool(self, pool_id: int) -> Pool | None:
         if 0 <= pool_id < MAX_POOLS_PER_DOMAIN:

@@ -26,8 +26,13 @@ def oids(words: int, *, allow_all_ones: bool = True) -> st.SearchStrategy[tuple[
 
 def wide_filekeys() -> st.SearchStrategy[tuple[int, int, int]]:
     """192-bit inode keys as a v1 filesystem hands them to cleancache: many fit 64 bits, some do not."""
-    return st.one_of(st.tuples(st.integers(0, 6), st.just(0), st.just(0)),
+    return st.one_of(st.tuples(INODES, st.just(0), st.just(0)),
                      st.tuples(st.integers(0, 6), st.integers(1, 3), st.integers(0, 2)))
+
+
+#: 64-bit inode numbers: small ones, and the same ones above 4G (a 64-bit filesystem's), which share
+#: their low 32 bits with the small ones.
+INODES = st.one_of(st.integers(0, 6), st.sampled_from([1 << 32, 1 << 32 | 1]))
 
 
 INDICES = st.one_of(st.integers(0, 4), st.sampled_from([2**31, 2**32 - 1]))

@@ -120,7 +120,7 @@ def test_list_shows_every_cell_with_its_expected_outcome_and_runs_nothing() -> N
     assert cells["mig:v0:v1:64"]["expected"] == "refused"
     assert cells["mig:v1:v1:32"]["expected"] == "intact"
     assert "TMEM-PAIR-002" in cells["pair:v0:64:v1"]["rules"]
-    assert cells["pair:v1:64:v1"]["machines"] == ["hypercall", "pairing"]
+    assert cells["pair:v1:64:v1"]["machines"] == ["hypercall", "control", "pairing"]
     assert cells["mig:v0:v0:64"]["machines"] == ["migration"]  # this helper passes --peers none
 
 

@@ -13,7 +13,7 @@ Builder = Callable[[Cell, BackendFactory], type[CellMachine]]
 
 #: cell kind -> (machine name, builder), in the order they run.
 MACHINES: dict[str, tuple[tuple[str, Builder], ...]] = {
-    "pairing": (("hypercall", hypercall.build), ("pairing", pairing.build)),
+    "pairing": (("hypercall", hypercall.build), ("control", hypercall.build_control), ("pairing", pairing.build)),
     "migration": (("migration", migration.build),),
 }
 

@@ -28,8 +28,10 @@ def logged(fn: F) -> F:
             return fn(self, *args, **kwargs)
         except BackendError:
             type(self).steps += 1  # the step that raised ran too: an error verdict counts it
+            self.failed = True
             raise
         except Violation as v:
+            self.failed = True
             if not getattr(v, "steps", None):
                 v.steps = list(self.log.lines)
                 v.events = list(self.log.events)
@@ -54,6 +56,8 @@ class CellMachine(RuleBasedStateMachine):
     examples = 0
     steps = 0
     rule_counts: Counter[str]
+    #: a rule of this example raised: teardown checks nothing more, so that violation is the one reported
+    failed = False
 
     def __init__(self) -> None:
         super().__init__()

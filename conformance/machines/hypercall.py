@@ -13,7 +13,16 @@ from .. import strategies as S
 from ..backend import BackendFactory
 from ..checked import CheckedHost
 from ..models import codec
-from ..models.abi import CLI_ID_NULL, PAGE_SIZE, Cmd, Subop, pool_flags
+from ..models.abi import (
+    CLI_ID_NULL,
+    MAX_GLOBAL_SHARED_POOLS,
+    MAX_POOLS_PER_DOMAIN,
+    PAGE_SIZE,
+    Cmd,
+    PoolFlag,
+    Subop,
+    pool_flags,
+)
 from ..models.cabi import WORD_SIZES
 from ..models.matrix import Cell
 from ..models.versions import VERSIONS
@@ -22,15 +31,20 @@ from .base import CellMachine, logged
 PAGES_PER_DOMAIN = 4
 GUESTS = (1, 2, 3)
 RESTORED = (7, 8)
+NEWCOMERS = (4, 5)  # domains that have made no call yet
+FILL_UUID = 0xF111  # the uuids fill_shared asks for: (FILL_UUID, 0..16)
+SAVE_PROBE_INDEX = 7  # the index of the page a client puts right after its SAVE_BEGIN
 SAVE_BUF = 2 * PAGE_SIZE
 CONTROL_SUBOPS = (Subop.FREEZE, Subop.THAW, Subop.DESTROY, Subop.SET_WEIGHT, Subop.SET_CAP, Subop.SET_COMPRESS,
                   Subop.FLUSH, Subop.QUERY_FREEABLE_MB, Subop.LIST, 9, 31, 99)
 SAVE_QUERIES = (Subop.SAVE_GET_VERSION, Subop.SAVE_GET_MAXPOOLS, Subop.SAVE_GET_CLIENT_WEIGHT,
                 Subop.SAVE_GET_CLIENT_CAP, Subop.SAVE_GET_CLIENT_FLAGS, Subop.SAVE_GET_POOL_FLAGS,
                 Subop.SAVE_GET_POOL_NPAGES, Subop.SAVE_GET_POOL_UUID)
+CLIENT_QUERIES = (Subop.SAVE_GET_CLIENT_WEIGHT, Subop.SAVE_GET_CLIENT_CAP, Subop.SAVE_GET_CLIENT_FLAGS)
 
 
-def build(cell: Cell, factory: BackendFactory) -> type[CellMachine]:
+def machines(cell: Cell, factory: BackendFactory) -> tuple[type[CellMachine], type[CellMachine]]:
+    """The data-plane and the control-plane machine of a cell (each with its own example budget)."""
     v = VERSIONS[cell.host or cell.source or "v1"]
     words = v.oid_words
     cmfns = st.one_of(st.integers(0, PAGES_PER_DOMAIN - 1), st.integers(0, PAGES_PER_DOMAIN - 1),
@@ -38,10 +52,10 @@ def build(cell: Cell, factory: BackendFactory) -> type[CellMachine]:
     doms = st.sampled_from(GUESTS)
     targets = st.sampled_from(GUESTS + GUESTS + (CLI_ID_NULL,) + RESTORED + (0x10001,))
 
-    class HypercallMachine(CellMachine):
-        pools = Bundle("pools")
-        handles = Bundle("handles")
-        object_ids = Bundle("object_ids")
+    pools, handles, object_ids = Bundle("pools"), Bundle("handles"), Bundle("object_ids")
+
+    class Machine(CellMachine):
+        """One host and its guests' pools and pages: what both raw-hypercall machines start from."""
 
         @initialize(target=object_ids, low=st.integers(0, 3))
         def oid_family(self, low: int) -> object:
@@ -65,7 +79,7 @@ def build(cell: Cell, factory: BackendFactory) -> type[CellMachine]:
             self.host = CheckedHost(factory, v, capacity, self.log)
             self.hosts.append(self.host)
             self.word = {1: cell.word_size, 2: others[0], 3: others[1], 0: 64}
-            self.memory = {d: bytearray(PAGES_PER_DOMAIN * PAGE_SIZE) for d in (0, *GUESTS, *RESTORED)}
+            self.memory = {d: bytearray(PAGES_PER_DOMAIN * PAGE_SIZE) for d in (0, *GUESTS, *NEWCOMERS, *RESTORED)}
             made = []
             for dom in GUESTS:
                 for flags, uuid in ((pool_flags(persist=True, spec=v.spec), (0, 0)),
@@ -86,13 +100,6 @@ def build(cell: Cell, factory: BackendFactory) -> type[CellMachine]:
                  oid: tuple[int, ...] = (), buf: int = 0, dom: int = 0) -> int:
             return self.call(dom, codec.TmemOp(Cmd.CONTROL, pool_id, codec.Ctrl(subop, cli, arg1, arg2, oid, buf)))
 
-        # ------------------------------------------------------------ pools
-        @rule(target=pools, dom=doms, flags=S.any_flags(v), uuid=S.UUIDS)
-        @logged
-        def new_pool(self, dom: int, flags: int, uuid: tuple[int, int]) -> object:
-            ret = self.call(dom, codec.TmemOp(Cmd.NEW_POOL, 0, codec.Creat(uuid, flags, 0)))
-            return multiple((dom, ret)) if ret >= 0 else multiple()
-
         @rule(target=pools, dom=doms, persist=st.booleans(), shared=st.booleans(), uuid=S.SHARED_UUIDS)
         @logged
         def new_valid_pool(self, dom: int, persist: bool, shared: bool, uuid: tuple[int, int]) -> object:
@@ -100,13 +107,6 @@ def build(cell: Cell, factory: BackendFactory) -> type[CellMachine]:
             ret = self.call(dom, codec.TmemOp(Cmd.NEW_POOL, 0, codec.Creat(uuid, flags, 0)))
             return multiple((dom, ret)) if ret >= 0 else multiple()
 
-        @precondition(lambda self: len(self.bundle("pools")) > 4)
-        @rule(pool=consumes(pools))
-        @logged
-        def destroy_pool(self, pool: tuple[int, int]) -> None:
-            self.call(pool[0], codec.TmemOp(Cmd.DESTROY_POOL, pool[1], codec.Gen((0,) * words)))
-
-        # ------------------------------------------------------------ pages
         def _put(self, pool: tuple[int, int], oid: tuple[int, ...], index: int, data: bytes, cmfn: int,
                  cmd: int) -> tuple:
             dom, pid = pool
@@ -122,39 +122,28 @@ def build(cell: Cell, factory: BackendFactory) -> type[CellMachine]:
                 cmd: int) -> tuple:
             return self._put(pool, oid, index, data, cmfn, cmd)
 
-        @rule(target=handles, handle=handles, data=S.PAGES, cmfn=st.integers(0, PAGES_PER_DOMAIN - 1))
-        @logged
-        def put_again(self, handle: tuple, data: bytes, cmfn: int) -> tuple:
-            """A dup put (or a put after a flush or eviction) to a handle used before."""
-            dom, pid, oid, index = handle
-            return self._put((dom, pid), oid, index, data, cmfn, Cmd.PUT_PAGE)
-
         @rule(handle=handles, cmfn=cmfns, other=st.sampled_from([None, *GUESTS]))
         @logged
         def get(self, handle: tuple, cmfn: int, other: int | None) -> None:
             dom, pid, oid, index = handle
             self.call(other or dom, codec.TmemOp(Cmd.GET_PAGE, pid, codec.Gen(oid, index, 0, 0, 0, cmfn)))
 
-        @rule(handle=handles, cmfn=st.integers(0, PAGES_PER_DOMAIN - 1))
+        @rule(target=handles, a=doms, b=doms, pick=st.integers(0, 15), oid=object_ids, index=S.INDICES,
+              data=S.PAGES)
         @logged
-        def get_again(self, handle: tuple, cmfn: int) -> None:
-            dom, pid, oid, index = handle
-            self.call(dom, codec.TmemOp(Cmd.GET_PAGE, pid, codec.Gen(oid, index, 0, 0, 0, cmfn)))
-
-        @rule(pool=pools, oid=object_ids, index=S.INDICES, cmfn=cmfns)
-        @logged
-        def get_anything(self, pool: tuple[int, int], oid: tuple[int, ...], index: int, cmfn: int) -> None:
-            self.call(pool[0], codec.TmemOp(Cmd.GET_PAGE, pool[1], codec.Gen(oid, index, 0, 0, 0, cmfn)))
-
-        @rule(handle=handles, window=S.WINDOWS, cmfn=cmfns, data=S.PAGES,
-              cmd=st.sampled_from([Cmd.READ, Cmd.WRITE]))
-        @logged
-        def read_write(self, handle: tuple, window: tuple[int, int, int], cmfn: int, data: bytes,
-                       cmd: int) -> None:
-            dom, pid, oid, index = handle
-            if cmd == Cmd.WRITE and cmfn < PAGES_PER_DOMAIN:
-                self.memory[dom][cmfn * PAGE_SIZE:(cmfn + 1) * PAGE_SIZE] = data
-            self.call(dom, codec.TmemOp(cmd, pid, codec.Gen(oid, index, *window, cmfn)))
+        def share(self, a: int, b: int, pick: int, oid: tuple[int, ...], index: int, data: bytes) -> object:
+            """A put through one user's slot of a shared pool, then a get through another user's slot of it."""
+            state = self.host.model.state
+            ca, cb = state.clients.get(a), state.clients.get(b)
+            pairs = [] if ca is None or cb is None else [
+                (sa, sb) for sa, pa in enumerate(ca.slots) if pa is not None and pa.shared
+                for sb, pb in enumerate(cb.slots) if pb is pa]
+            if not pairs:
+                return multiple()
+            sa, sb = pairs[pick % len(pairs)]
+            handle = self._put((a, sa), oid, index, data, 0, Cmd.PUT_PAGE)
+            self.call(b, codec.TmemOp(Cmd.GET_PAGE, sb, codec.Gen(oid, index, 0, 0, 0, 1)))
+            return multiple(handle, (b, sb, oid, index))
 
         @rule(handle=handles, whole_object=st.booleans())
         @logged
@@ -163,13 +152,6 @@ def build(cell: Cell, factory: BackendFactory) -> type[CellMachine]:
             cmd = Cmd.FLUSH_OBJECT if whole_object else Cmd.FLUSH_PAGE
             self.call(dom, codec.TmemOp(cmd, pid, codec.Gen(oid, index, 0, 0, 0, 0)))
 
-        @rule(dom=doms, raw=S.malformed_ops(v, cell.word_size, PAGES_PER_DOMAIN))
-        @logged
-        def raw_op(self, dom: int, raw: bytes) -> None:
-            self.host.hypercall(dom, self.word[dom], raw, self.memory[dom])
-            self.step_done()
-
-        # ------------------------------------------------------------ audit
         def audit_pages(self) -> None:
             """Read back every page the model says must be there, from every client that holds its pool."""
             model = self.host.model.state
@@ -191,85 +173,257 @@ def build(cell: Cell, factory: BackendFactory) -> type[CellMachine]:
 
         def teardown(self) -> None:
             try:
-                if getattr(self, "host", None) is not None:
+                if getattr(self, "host", None) is not None and not self.failed:  # keep the first violation
                     logged(type(self).audit_pages)(self)
             finally:
                 super().teardown()
 
-        # ------------------------------------------------------------ control plane (domain 0 and intruders)
-        @rule(data=st.data())
-        @logged
-        def control(self, data: st.DataObject) -> None:
-            kind = data.draw(st.sampled_from(["freeze", "subop", "bad_destroy", "privileged", "auth",
-                                              "destroy_domain"]), label="kind")
-            if kind == "freeze":
-                self.ctrl(data.draw(st.sampled_from([Subop.FREEZE, Subop.THAW]), label="subop"),
-                          data.draw(targets, label="cli_id"))
-                return
-            if kind == "bad_destroy":
-                dom, pool_id = data.draw(doms, label="dom"), data.draw(S.BAD_POOL_IDS, label="pool_id")
-                self.call(dom, codec.TmemOp(Cmd.DESTROY_POOL, pool_id, codec.Gen((0,) * words)))
-                return
-            if kind == "destroy_domain":
-                self.host.destroy_domain(data.draw(st.sampled_from(GUESTS + RESTORED), label="dom"))
-                self.step_done()
-                return
-            if kind == "subop":
-                subop = data.draw(st.sampled_from(CONTROL_SUBOPS), label="subop")
-                cli = data.draw(targets, label="cli_id")
-                arg1 = 64 if subop == Subop.LIST else data.draw(st.one_of(st.integers(0, 3), st.just(2**32 - 1)),
-                                                                label="arg1")
-                self.ctrl(subop, cli, arg1=arg1, buf=PAGE_SIZE)
-            elif kind == "privileged":
-                dom = data.draw(doms, label="dom")
-                self.ctrl(data.draw(st.sampled_from([Subop.FREEZE, Subop.SAVE_BEGIN, Subop.RESTORE_BEGIN]),
-                                    label="subop"), dom, dom=dom)
-            else:
-                dom = data.draw(st.sampled_from([0, 0, 1]), label="dom")
-                cli, grant = data.draw(targets, label="cli_id"), data.draw(st.booleans(), label="grant")
-                self.call(dom, codec.TmemOp(Cmd.AUTH, 0, codec.Creat(data.draw(S.SHARED_UUIDS, label="uuid"),
-                                                                      int(grant), cli)))
+    class HypercallMachine(Machine):
+        """The data plane: pools, pages, windows, object ids and malformed ops."""
 
-        @rule(data=st.data(), pool=pools)
+        @rule(target=pools, dom=doms, flags=S.any_flags(v), uuid=S.UUIDS)
         @logged
-        def save(self, data: st.DataObject, pool: tuple[int, int]) -> None:
-            kind = data.draw(st.sampled_from(["begin", "query", "next_page", "end"]), label="kind")
-            cli = data.draw(st.one_of(st.just(pool[0]), targets), label="cli_id")
-            if kind == "begin":
-                self.ctrl(Subop.SAVE_BEGIN, cli, arg1=int(data.draw(st.booleans(), label="live")))
-            elif kind == "query":
-                subop = data.draw(st.sampled_from(SAVE_QUERIES), label="subop")
-                pool_id = data.draw(st.one_of(st.just(pool[1]), st.integers(-1, 16)), label="pool_id")
-                self.ctrl(subop, cli, pool_id=pool_id, arg1=16, buf=PAGE_SIZE)
-            elif kind == "next_page":
-                short = data.draw(st.booleans(), label="short buffer")
-                self.ctrl(Subop.SAVE_GET_NEXT_PAGE, pool[0], pool_id=pool[1], arg1=100 if short else SAVE_BUF)
-            else:
-                while self.ctrl(Subop.SAVE_GET_NEXT_INV, cli, arg1=64) > 0:
-                    pass
-                self.ctrl(Subop.SAVE_END, cli)
+        def new_pool(self, dom: int, flags: int, uuid: tuple[int, int]) -> object:
+            ret = self.call(dom, codec.TmemOp(Cmd.NEW_POOL, 0, codec.Creat(uuid, flags, 0)))
+            return multiple((dom, ret)) if ret >= 0 else multiple()
 
-        @rule(target=pools, data=st.data())
+        @precondition(lambda self: len(self.bundle("pools")) > 4)
+        @rule(pool=consumes(pools))
         @logged
-        def restore(self, data: st.DataObject) -> object:
-            kind = data.draw(st.sampled_from(["begin", "new", "page"]), label="kind")
-            cli = data.draw(st.sampled_from(RESTORED + (1, CLI_ID_NULL)), label="cli_id")
-            if kind == "begin":
-                self.ctrl(Subop.RESTORE_BEGIN, cli)
-            elif kind == "new":
-                slot = data.draw(st.integers(-1, 16), label="slot")
-                flags, uuid = data.draw(S.any_flags(v), label="flags"), data.draw(S.UUIDS, label="uuid")
-                ret = self.call(0, codec.TmemOp(Cmd.RESTORE_NEW, slot, codec.Creat(uuid, flags, cli)))
-                return multiple((cli, ret)) if ret >= 0 else multiple()
-            else:
-                self.memory[0][PAGE_SIZE:2 * PAGE_SIZE] = data.draw(S.PAGES, label="data")
-                flush = data.draw(st.booleans(), label="flush")
-                self.ctrl(Subop.RESTORE_FLUSH_PAGE if flush else Subop.RESTORE_PUT_PAGE, cli,
-                          pool_id=data.draw(st.integers(-1, 3), label="pool_id"),
-                          arg1=data.draw(st.sampled_from([PAGE_SIZE, PAGE_SIZE, 100, 0, PAGE_SIZE + 1]), label="len"),
-                          arg2=data.draw(S.INDICES, label="index"), oid=data.draw(S.oids(words), label="oid"),
-                          buf=PAGE_SIZE)
-            return multiple()
+        def destroy_pool(self, pool: tuple[int, int]) -> None:
+            self.call(pool[0], codec.TmemOp(Cmd.DESTROY_POOL, pool[1], codec.Gen((0,) * words)))
 
-    HypercallMachine.__name__ = HypercallMachine.__qualname__ = "HypercallMachine"
-    return HypercallMachine
+        @rule(target=handles, handle=handles, data=S.PAGES, cmfn=st.integers(0, PAGES_PER_DOMAIN - 1))
+        @logged
+        def put_again(self, handle: tuple, data: bytes, cmfn: int) -> tuple:
+            """A dup put (or a put after a flush or eviction) to a handle used before."""
+            dom, pid, oid, index = handle
+            return self._put((dom, pid), oid, index, data, cmfn, Cmd.PUT_PAGE)
+
+        @rule(handle=handles, cmfn=st.integers(0, PAGES_PER_DOMAIN - 1))
+        @logged
+        def get_again(self, handle: tuple, cmfn: int) -> None:
+            dom, pid, oid, index = handle
+            self.call(dom, codec.TmemOp(Cmd.GET_PAGE, pid, codec.Gen(oid, index, 0, 0, 0, cmfn)))
+
+        @rule(pool=pools, oid=object_ids, index=S.INDICES, cmfn=cmfns)
+        @logged
+        def get_anything(self, pool: tuple[int, int], oid: tuple[int, ...], index: int, cmfn: int) -> None:
+            self.call(pool[0], codec.TmemOp(Cmd.GET_PAGE, pool[1], codec.Gen(oid, index, 0, 0, 0, cmfn)))
+
+        @rule(handle=handles, window=S.WINDOWS, cmfn=cmfns, data=S.PAGES,
+              cmd=st.sampled_from([Cmd.READ, Cmd.WRITE]))
+        @logged
+        def read_write(self, handle: tuple, window: tuple[int, int, int], cmfn: int, data: bytes,
+                       cmd: int) -> None:
+            dom, pid, oid, index = handle
+            if cmfn < PAGES_PER_DOMAIN:
+                # A WRITE's source; a READ's destination, so that bytes it must not copy show if it does.
+                self.memory[dom][cmfn * PAGE_SIZE:(cmfn + 1) * PAGE_SIZE] = data
+            self.call(dom, codec.TmemOp(cmd, pid, codec.Gen(oid, index, *window, cmfn)))
+
+        @rule(dom=doms, raw=S.malformed_ops(v, cell.word_size, PAGES_PER_DOMAIN))
+        @logged
+        def raw_op(self, dom: int, raw: bytes) -> None:
+            self.host.hypercall(dom, self.word[dom], raw, self.memory[dom])
+            self.step_done()
+
+        @rule(dom=doms, pool_id=S.BAD_POOL_IDS)
+        @logged
+        def destroy_bad_pool(self, dom: int, pool_id: int) -> None:
+            self.call(dom, codec.TmemOp(Cmd.DESTROY_POOL, pool_id, codec.Gen((0,) * words)))
+
+        @rule(dom=doms, pick=st.integers(0, MAX_POOLS_PER_DOMAIN - 1))
+        @logged
+        def destroy_free_slot(self, dom: int, pick: int) -> None:
+            """DESTROY_POOL of an in-range slot the caller does not use."""
+            client = self.host.model.state.clients.get(dom)
+            free = [i for i in range(MAX_POOLS_PER_DOMAIN) if client is None or client.slots[i] is None]
+            if free:
+                self.call(dom, codec.TmemOp(Cmd.DESTROY_POOL, free[pick % len(free)], codec.Gen((0,) * words)))
+
+        @rule(target=pools, dom=doms, persist=st.booleans())
+        @logged
+        def fill_slots(self, dom: int, persist: bool) -> object:
+            """NEW_POOL until the client's 16 slots are used: the 17th must be refused."""
+            made = []
+            for _ in range(MAX_POOLS_PER_DOMAIN + 1):
+                ret = self.call(dom, codec.TmemOp(Cmd.NEW_POOL, 0, codec.Creat(
+                    (0, 0), pool_flags(persist=persist, spec=v.spec), 0)))
+                if ret < 0:
+                    break
+                made.append((dom, ret))
+            return multiple(*made)
+
+        @rule(dom=doms, uuid=S.SHARED_UUIDS, flags=S.invalid_flags(v).map(lambda f: f | PoolFlag.SHARED))
+        @logged
+        def join_with_bad_flags(self, dom: int, uuid: tuple[int, int], flags: int) -> None:
+            """Flags the checks refuse: no new shared pool, and no join of an existing one (POOL-007's order)."""
+            self.call(dom, codec.TmemOp(Cmd.NEW_POOL, 0, codec.Creat((FILL_UUID, 0xBAD), flags, 0)))
+            self.call(dom, codec.TmemOp(Cmd.NEW_POOL, 0, codec.Creat(uuid, flags, 0)))
+
+        @precondition(lambda self: words > 1)
+        @rule(pool=pools, low=st.integers(0, 3), index=S.INDICES, data=S.PAGES)
+        @logged
+        def same_low_word(self, pool: tuple[int, int], low: int, index: int, data: bytes) -> None:
+            """Two objects that differ only above the low word: flushing one leaves the other's page."""
+            model_pool = self.host.model.state.clients.get(pool[0])
+            target = model_pool.pool(pool[1]) if model_pool is not None else None
+            if target is None or not target.persistent:
+                return  # ephemeral pages may go for other reasons: only persistent ones tell
+            a, b = (low,) + (0,) * (words - 1), (low, 1) + (0,) * (words - 2)
+            self._put(pool, a, index, data, 0, Cmd.PUT_PAGE)
+            self._put(pool, b, index, data[::-1], 1, Cmd.PUT_PAGE)
+            self.call(pool[0], codec.TmemOp(Cmd.FLUSH_OBJECT, pool[1], codec.Gen(a, 0, 0, 0, 0, 0)))
+            self.call(pool[0], codec.TmemOp(Cmd.GET_PAGE, pool[1], codec.Gen(b, index, 0, 0, 0, 2)))
+
+    class ControlMachine(Machine):
+        """The control plane: freeze, auth, shared-pool users coming and going, save and restore, domains."""
+
+        @rule(subop=st.sampled_from([Subop.FREEZE, Subop.THAW]), cli=targets)
+        @logged
+        def freeze_thaw(self, subop: int, cli: int) -> None:
+            self.ctrl(subop, cli)
+
+        @rule(subop=st.sampled_from(CONTROL_SUBOPS), cli=targets, arg1=st.one_of(st.integers(0, 3),
+                                                                                 st.just(2**32 - 1)))
+        @logged
+        def control(self, subop: int, cli: int, arg1: int) -> None:
+            self.ctrl(subop, cli, arg1=64 if subop == Subop.LIST else arg1, buf=PAGE_SIZE)
+
+        @rule(dom=doms, subop=st.sampled_from([Subop.FREEZE, Subop.SAVE_BEGIN, Subop.RESTORE_BEGIN]))
+        @logged
+        def privileged(self, dom: int, subop: int) -> None:
+            """A guest issuing the toolstack's sub-ops on itself."""
+            self.ctrl(subop, dom, dom=dom)
+
+        @rule(dom=st.sampled_from(GUESTS + RESTORED), probe=st.sampled_from(CLIENT_QUERIES))
+        @logged
+        def destroy_domain(self, dom: int, probe: int) -> None:
+            """The domain dies; the toolstack then asks after its client."""
+            self.host.destroy_domain(dom)
+            self.step_done()
+            self.ctrl(probe, dom)
+
+        @rule(dom=st.sampled_from(NEWCOMERS), cmd=st.sampled_from([Cmd.GET_PAGE, Cmd.FLUSH_PAGE, Cmd.PUT_PAGE]),
+              pool_id=st.integers(0, 2), probe=st.sampled_from(CLIENT_QUERIES))
+        @logged
+        def newcomer(self, dom: int, cmd: int, pool_id: int, probe: int) -> None:
+            """A domain's first call fails (it has no pools), yet gives it a client; the toolstack asks after it."""
+            self.call(dom, codec.TmemOp(cmd, pool_id, codec.Gen((0,) * words, 0, 0, 0, 0, 0)))
+            self.ctrl(probe, dom)
+
+        @rule(dom=st.sampled_from([0, 0, 1]), cli=targets, grant=st.booleans(), uuid=S.SHARED_UUIDS)
+        @logged
+        def auth(self, dom: int, cli: int, grant: bool, uuid: tuple[int, int]) -> None:
+            self.call(dom, codec.TmemOp(Cmd.AUTH, 0, codec.Creat(uuid, int(grant), cli)))
+
+        @rule(granted=doms, asked=doms, uuid=S.SHARED_UUIDS)
+        @logged
+        def auth_grant_then_revoke(self, granted: int, asked: int, uuid: tuple[int, int]) -> None:
+            """Grant one client a uuid, then revoke it for a client: 1 only if that client held it."""
+            self.call(0, codec.TmemOp(Cmd.AUTH, 0, codec.Creat(uuid, 1, granted)))
+            self.call(0, codec.TmemOp(Cmd.AUTH, 0, codec.Creat(uuid, 0, asked)))
+
+        @rule(target=pools, persist=st.booleans(), start=st.integers(0, 2))
+        @logged
+        def fill_shared(self, persist: bool, start: int) -> object:
+            """Shared pools of new uuids, from every guest in turn, until 17 have been asked for."""
+            made = []
+            for i in range(MAX_GLOBAL_SHARED_POOLS + 1):
+                dom = GUESTS[(start + i) % len(GUESTS)]
+                ret = self.call(dom, codec.TmemOp(Cmd.NEW_POOL, 0, codec.Creat(
+                    (FILL_UUID, i), pool_flags(persist=persist, shared=True, spec=v.spec), 0)))
+                if ret >= 0:
+                    made.append((dom, ret))
+            return multiple(*made)
+
+        @rule(pick=st.integers(0, 15), oid=object_ids, index=S.INDICES, data=S.PAGES)
+        @logged
+        def nonowner_leaves(self, pick: int, oid: tuple[int, ...], index: int, data: bytes) -> None:
+            """A shared pool's owner puts a page, another user leaves the pool, the owner gets the page."""
+            state = self.host.model.state
+            shared = [p for p in state.shared.values() if p.owner in state.clients and len(p.users) > 1]
+            if not shared:
+                return
+            pool = shared[pick % len(shared)]
+            owner = pool.owner
+            assert owner is not None
+            leaver = min(d for d in pool.users if d != owner)
+            mine = state.clients[owner].slots.index(pool)
+            self._put((owner, mine), oid, index, data, 0, Cmd.PUT_PAGE)
+            for slot in sorted(pool.users[leaver]):
+                self.call(leaver, codec.TmemOp(Cmd.DESTROY_POOL, slot, codec.Gen((0,) * words)))
+            self.call(owner, codec.TmemOp(Cmd.GET_PAGE, mine, codec.Gen(oid, index, 0, 0, 0, 1)))
+
+        @rule(dom=doms)
+        @logged
+        def leave_shared(self, dom: int) -> None:
+            """The guest destroys every shared pool it uses; the pools' other users keep their pages."""
+            client = self.host.model.state.clients.get(dom)
+            for slot in [] if client is None else [i for i, p in enumerate(client.slots) if p and p.shared]:
+                self.call(dom, codec.TmemOp(Cmd.DESTROY_POOL, slot, codec.Gen((0,) * words)))
+
+        @rule(pool=pools, other=st.one_of(st.none(), targets), live=st.booleans(), oid=object_ids)
+        @logged
+        def save_begin(self, pool: tuple[int, int], other: int | None, live: bool, oid: tuple[int, ...]) -> None:
+            """SAVE_BEGIN; when it names the pool's client, that client then puts a new page (it is frozen)."""
+            self.ctrl(Subop.SAVE_BEGIN, pool[0] if other is None else other, arg1=int(live))
+            if other is None:
+                self.call(pool[0], codec.TmemOp(Cmd.NEW_PAGE, pool[1], codec.Gen(oid, SAVE_PROBE_INDEX, 0, 0, 0, 0)))
+
+        @rule(pool=pools, subop=st.sampled_from(SAVE_QUERIES), other=st.one_of(st.none(), targets),
+              pool_id=st.one_of(st.none(), st.integers(-1, 16)))
+        @logged
+        def save_query(self, pool: tuple[int, int], subop: int, other: int | None, pool_id: int | None) -> None:
+            self.ctrl(subop, pool[0] if other is None else other, pool_id=pool[1] if pool_id is None else pool_id,
+                      arg1=16, buf=PAGE_SIZE)
+
+        @rule(pool=pools, short=st.booleans())
+        @logged
+        def save_next_page(self, pool: tuple[int, int], short: bool) -> None:
+            self.ctrl(Subop.SAVE_GET_NEXT_PAGE, pool[0], pool_id=pool[1], arg1=100 if short else SAVE_BUF)
+
+        @rule(pool=pools, other=st.one_of(st.none(), targets))
+        @logged
+        def save_end(self, pool: tuple[int, int], other: int | None) -> None:
+            """Drain the invalidated handles, then end the save."""
+            cli = pool[0] if other is None else other
+            for _ in range(64):
+                if self.ctrl(Subop.SAVE_GET_NEXT_INV, cli, arg1=64) <= 0:
+                    break
+            self.ctrl(Subop.SAVE_END, cli)
+
+        @rule(cli=st.sampled_from(RESTORED + (1, CLI_ID_NULL)))
+        @logged
+        def restore_begin(self, cli: int) -> None:
+            self.ctrl(Subop.RESTORE_BEGIN, cli)
+
+        @rule(target=pools, cli=st.sampled_from(RESTORED + (1, CLI_ID_NULL)), slot=st.integers(-1, 16),
+              flags=S.any_flags(v), uuid=S.UUIDS)
+        @logged
+        def restore_new(self, cli: int, slot: int, flags: int, uuid: tuple[int, int]) -> object:
+            ret = self.call(0, codec.TmemOp(Cmd.RESTORE_NEW, slot, codec.Creat(uuid, flags, cli)))
+            return multiple((cli, ret)) if ret >= 0 else multiple()
+
+        @rule(cli=st.sampled_from(RESTORED + (1, CLI_ID_NULL)), data=S.PAGES, flush=st.booleans(),
+              pool_id=st.integers(-1, 3), length=st.sampled_from([PAGE_SIZE, PAGE_SIZE, 100, 0, PAGE_SIZE + 1]),
+              index=S.INDICES, oid=S.oids(words))
+        @logged
+        def restore_page(self, cli: int, data: bytes, flush: bool, pool_id: int, length: int, index: int,
+                         oid: tuple[int, ...]) -> None:
+            self.memory[0][PAGE_SIZE:2 * PAGE_SIZE] = data
+            self.ctrl(Subop.RESTORE_FLUSH_PAGE if flush else Subop.RESTORE_PUT_PAGE, cli, pool_id=pool_id,
+                      arg1=length, arg2=index, oid=oid, buf=PAGE_SIZE)
+
+    for machine in (HypercallMachine, ControlMachine):
+        machine.__qualname__ = machine.__name__
+    return HypercallMachine, ControlMachine
+
+
+def build(cell: Cell, factory: BackendFactory) -> type[CellMachine]:
+    return machines(cell, factory)[0]
+
+
+def build_control(cell: Cell, factory: BackendFactory) -> type[CellMachine]:
+    return machines(cell, factory)[1]

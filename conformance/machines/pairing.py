@@ -28,7 +28,7 @@ def build(cell: Cell, factory: BackendFactory) -> type[CellMachine]:
     guest_kind: str = cell.guest
     v = VERSIONS[cell.host]
     native_words = VERSIONS[cell.guest.split("+")[0]].oid_words
-    keys = S.wide_filekeys() if native_words > 1 else st.tuples(st.integers(0, 6))
+    keys = S.wide_filekeys() if native_words > 1 else st.tuples(S.INODES)
     # What each guest-level operation was promised, naming a page rule broken beneath it.
     expectation = EXPECTATION_RULE[cell.expected]
     negotiate = {"TMEM-POOL-001": expectation, "TMEM-POOL-005": expectation}
