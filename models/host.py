@@ -161,6 +161,8 @@ class ReferenceHost:
         pool = client.pool(op.pool_id)
         if pool is None:
             rule = "TMEM-DESTROY-003" if client.reborn and not client.used_slots() else "TMEM-HC-002"
+            if op.pool_id in client.destroyed_pages:
+                rule = "TMEM-DESTROY-001"  # the slot's pool was destroyed: an answer shows it was not
             return Outcomes(what, rule, [Outcome.ret(neg(Errno.ENODEV), rule, "no such pool")])
         assert isinstance(op.u, codec.Gen)
         g = op.u
@@ -209,6 +211,7 @@ class ReferenceHost:
             if c.flags & PoolFlag.SHARED and c.uuid in self.state.shared:
                 bad = "TMEM-POOL-007"  # the flags are checked before any shared pool is joined
             return Outcomes(what, bad, [Outcome.ret(neg(Errno.EPERM), bad, "flags refused")])
+        wrong = "TMEM-POOL-005" if slot is None else "TMEM-RESTORE-002"  # the rule a wrong slot breaks
         if slot is None:
             free = [i for i, p in enumerate(client.slots) if p is None]
             if not free:
@@ -216,7 +219,7 @@ class ReferenceHost:
                                                                    "all 16 slots used")])
             slot, rule = free[0], "TMEM-POOL-005"
             if client.reborn and len(free) == MAX_POOLS_PER_DOMAIN:
-                rule = "TMEM-DESTROY-003"  # a destroyed domain's new client starts with no pools
+                rule = wrong = "TMEM-DESTROY-003"  # a destroyed domain's new client starts with no pools
         else:
             rule = "TMEM-RESTORE-002"
         persistent = bool(c.flags & PoolFlag.PERSIST)
@@ -238,12 +241,14 @@ class ReferenceHost:
                 rule = "TMEM-SHARED-001"
 
         def create(_: bytes, slot: int = slot, pool: Pool = pool) -> None:
+            for key in client.destroyed_pages.pop(slot, ()):
+                if key not in pool.pages:
+                    pool.gone.setdefault(key, "TMEM-DESTROY-001")  # a hit shows the old pool's page
             client.slots[slot] = pool
             pool.users.setdefault(client.domid, set()).add(slot)
             if pool.shared:
                 self.state.shared[pool.uuid] = pool
-        # Another slot than the lowest free one: the allocator's rule, whatever the pool's kind.
-        wrong = "TMEM-POOL-005" if rule in ("TMEM-POOL-005", "TMEM-SHARED-001", "TMEM-SHARED-002") else rule
+        # Another slot than the one due: the allocator's (or RESTORE_NEW's) rule, whatever the pool's kind.
         return Outcomes(what, rule, [Outcome.ret(slot, rule, meaning, create)],
                         {r: wrong for r in range(MAX_POOLS_PER_DOMAIN) if r != slot})
 
@@ -281,6 +286,7 @@ class ReferenceHost:
         owner = client.domid in pool.owners()
         pool.users.pop(client.domid, None)
         if not pool.users:
+            client.destroyed_pages[slot] = set(pool.pages)
             pool.pages.clear()
             pool.gone.clear()
             if pool.shared and self.state.shared.get(pool.uuid) is pool:
@@ -395,6 +401,9 @@ class ReferenceHost:
         if pool.private_by_uuid:
             by_ret.setdefault(1, "TMEM-SHARED-001")
         if not pool.pages:
+            removed = [r for r in pool.gone.values() if r in _REMOVALS]
+            if removed:  # a miss, not -EEMPTY: the host still holds a page the model saw removed last
+                by_ret.setdefault(0, removed[-1])
             return Outcomes(what, "TMEM-GET-001", [Outcome.ret(neg(Errno.EEMPTY), "TMEM-GET-001",
                                                               "the pool holds no pages")], by_ret)
         options: list[Outcome] = []
@@ -531,6 +540,9 @@ def _then(o: Outcome, extra: Callable[[bytes], None]) -> Outcome:
         o.effect(after)
     return Outcome(o.lo, o.hi, o.rule, o.meaning, o.writes, o.regions, effect)
 
+
+#: The rules that remove a stored page (a flush, an exclusive get), as recorded in a pool's tombstones.
+_REMOVALS = frozenset({"TMEM-FLUSH-001", "TMEM-FLUSH-002", "TMEM-GET-005"})
 
 #: The layouts a host might confuse with its own: (version, word size).
 _OTHER_LAYOUTS = (("v0", 64), ("v0", 32), ("v1", 64), ("v1", 32))

@@ -141,6 +141,8 @@ class Client:
     thawed_by_save_end: bool = False
     #: the rule of the op that froze it when that op was SAVE_BEGIN (TMEM-SAVE-001), else ""
     frozen_by: str = ""
+    #: slot -> the keys its destroyed pool held (none may show in the next pool made there)
+    destroyed_pages: dict[int, set[Key]] = field(default_factory=dict)
 
     def pool(self, pool_id: int) -> Pool | None:
         if 0 <= pool_id < MAX_POOLS_PER_DOMAIN:

@@ -58,24 +58,15 @@ def test_every_rule_is_expected_by_some_fault() -> None:
 #: `tmem-conformance selftest --profile ci`: the machines reach them too rarely in 40 examples, or the
 #: observation reads as another rule. Strict: the day one is fixed, its test fails until it is removed.
 KNOWN_MISSES = {
-    "bad-cmfn-stores-zero-page": "killed by TMEM-PUT-006",
-    "client-only-on-success": "survived",
-    "joins-before-flag-check": "survived",
-    "new-put-returns-0": "killed by TMEM-PUT-006",
-    "read-copies-whole-page": "survived",
-    "destroy-free-slot-returns-1": "survived",
-    "domain-destroy-keeps-client": "survived",
+    "dup-put-keeps-old-data": "killed by TMEM-LAYOUT-001",
+    "new-page-reads-cmfn": "killed by TMEM-PUT-001",
+    "flush-page-forgets": "killed by TMEM-PUT-006",
+    "frozen-flush-returns-1": "survived",
+    "destroy-pool-no-op": "killed by TMEM-HC-002",
     "shared-pools-not-shared": "killed by TMEM-EPH-001",
-    "shared-join-keyed-by-persist": "killed by TMEM-EPH-002",
-    "nonowner-leave-takes-objects": "survived",
-    "auth-grants-every-client": "survived",
-    "save-begin-does-not-freeze": "killed by TMEM-FLUSH-003",
-    "npages-off-by-one": "survived",
-    "truncates-oids": "killed by TMEM-GET-003",
-    "compat-decodes-v0-layout": "killed by TMEM-PUT-006",
+    "shared-join-keyed-by-persist": "killed by TMEM-EPH-001",
+    "uuid-query-ends-save": "killed by TMEM-SAVE-001",
     "oid-low-32-bits": "survived",
-    "slots-never-run-out": "survived",
-    "shared-pools-unbounded": "survived",
 }
 
 

@@ -34,6 +34,7 @@ RESTORED = (7, 8)
 NEWCOMERS = (4, 5)  # domains that have made no call yet
 FILL_UUID = 0xF111  # the uuids fill_shared asks for: (FILL_UUID, 0..16)
 SAVE_PROBE_INDEX = 7  # the index of the page a client puts right after its SAVE_BEGIN
+RECYCLE_INDEX = 9  # the index write_after_flush writes
 SAVE_BUF = 2 * PAGE_SIZE
 CONTROL_SUBOPS = (Subop.FREEZE, Subop.THAW, Subop.DESTROY, Subop.SET_WEIGHT, Subop.SET_CAP, Subop.SET_COMPRESS,
                   Subop.FLUSH, Subop.QUERY_FREEABLE_MB, Subop.LIST, 9, 31, 99)
@@ -211,6 +212,32 @@ def machines(cell: Cell, factory: BackendFactory) -> tuple[type[CellMachine], ty
         def get_anything(self, pool: tuple[int, int], oid: tuple[int, ...], index: int, cmfn: int) -> None:
             self.call(pool[0], codec.TmemOp(Cmd.GET_PAGE, pool[1], codec.Gen(oid, index, 0, 0, 0, cmfn)))
 
+        @rule(handle=handles, oid=object_ids, window=S.WINDOWS, data=S.PAGES)
+        @logged
+        def write_after_flush(self, handle: tuple, oid: tuple[int, ...], window: tuple[int, int, int],
+                              data: bytes) -> None:
+            """Flush a page, WRITE a window to a new handle, read it whole: outside the window it is zero."""
+            dom, pid, old_oid, index = handle
+            self.call(dom, codec.TmemOp(Cmd.FLUSH_PAGE, pid, codec.Gen(old_oid, index, 0, 0, 0, 0)))
+            self.memory[dom][:PAGE_SIZE] = data
+            self.call(dom, codec.TmemOp(Cmd.WRITE, pid, codec.Gen(oid, RECYCLE_INDEX, *window, 0)))
+            self.call(dom, codec.TmemOp(Cmd.GET_PAGE, pid, codec.Gen(oid, RECYCLE_INDEX, 0, 0, 0, 1)))
+
+        @rule(handle=handles)
+        @logged
+        def recreate(self, handle: tuple) -> None:
+            """Destroy a handle's pool, make a private pool of its kind, and get the handle from it."""
+            dom, pid, oid, index = handle
+            client = self.host.model.state.clients.get(dom)
+            old = client.pool(pid) if client is not None else None
+            if old is None or old.shared:
+                return
+            self.call(dom, codec.TmemOp(Cmd.DESTROY_POOL, pid, codec.Gen((0,) * words)))
+            ret = self.call(dom, codec.TmemOp(Cmd.NEW_POOL, 0, codec.Creat(
+                (0, 0), pool_flags(persist=old.persistent, spec=v.spec), 0)))
+            if ret >= 0:
+                self.call(dom, codec.TmemOp(Cmd.GET_PAGE, ret, codec.Gen(oid, index, 0, 0, 0, 1)))
+
         @rule(handle=handles, window=S.WINDOWS, cmfn=cmfns, data=S.PAGES,
               cmd=st.sampled_from([Cmd.READ, Cmd.WRITE]))
         @logged
@@ -367,17 +394,25 @@ def machines(cell: Cell, factory: BackendFactory) -> tuple[type[CellMachine], ty
         @rule(pool=pools, other=st.one_of(st.none(), targets), live=st.booleans(), oid=object_ids)
         @logged
         def save_begin(self, pool: tuple[int, int], other: int | None, live: bool, oid: tuple[int, ...]) -> None:
-            """SAVE_BEGIN; when it names the pool's client, that client then puts a new page (it is frozen)."""
-            self.ctrl(Subop.SAVE_BEGIN, pool[0] if other is None else other, arg1=int(live))
-            if other is None:
-                self.call(pool[0], codec.TmemOp(Cmd.NEW_PAGE, pool[1], codec.Gen(oid, SAVE_PROBE_INDEX, 0, 0, 0, 0)))
+            """SAVE_BEGIN; then the named client, if it has a pool, puts a new page there (it is frozen)."""
+            cli = pool[0] if other is None else other
+            self.ctrl(Subop.SAVE_BEGIN, cli, arg1=int(live))
+            client = self.host.model.state.clients.get(cli)
+            if client is not None and client.used_slots() and cli in self.memory:
+                self.call(cli, codec.TmemOp(Cmd.NEW_PAGE, client.used_slots()[0],
+                                            codec.Gen(oid, SAVE_PROBE_INDEX, 0, 0, 0, 0)))
 
-        @rule(pool=pools, subop=st.sampled_from(SAVE_QUERIES), other=st.one_of(st.none(), targets),
-              pool_id=st.one_of(st.none(), st.integers(-1, 16)))
+        @rule(pool=pools, subop=st.sampled_from(SAVE_QUERIES))
         @logged
-        def save_query(self, pool: tuple[int, int], subop: int, other: int | None, pool_id: int | None) -> None:
-            self.ctrl(subop, pool[0] if other is None else other, pool_id=pool[1] if pool_id is None else pool_id,
-                      arg1=16, buf=PAGE_SIZE)
+        def save_query(self, pool: tuple[int, int], subop: int) -> None:
+            """A save query about a pool of the bundle (its client, its slot)."""
+            self.ctrl(subop, pool[0], pool_id=pool[1], arg1=16, buf=PAGE_SIZE)
+
+        @rule(subop=st.sampled_from(SAVE_QUERIES), cli=targets, pool_id=st.integers(-1, 16))
+        @logged
+        def save_query_any(self, subop: int, cli: int, pool_id: int) -> None:
+            """A save query about any client and slot, existing or not."""
+            self.ctrl(subop, cli, pool_id=pool_id, arg1=16, buf=PAGE_SIZE)
 
         @rule(pool=pools, short=st.booleans())
         @logged

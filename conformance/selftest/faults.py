@@ -794,7 +794,7 @@ class UnknownClientControlSucceeds(Broken):
     """THAW, FREEZE and DESTROY of a client that does not exist answer 0 instead of -1."""
 
     def result(self, domid: int, op: codec.TmemOp, ret: int, memory: bytearray) -> int:
-        return 0 if _ctrl(op, Subop.THAW, Subop.FREEZE, Subop.DESTROY) and ret == -1 else ret
+        return 0 if domid == 0 and _ctrl(op, Subop.THAW, Subop.FREEZE, Subop.DESTROY) and ret == -1 else ret
 
 
 class SetOpsReturnOne(Broken):
@@ -998,7 +998,7 @@ class RestoreBeginOverExisting(Broken):
     """RESTORE_BEGIN of a client that already exists answers 1 (and restores into it) instead of -1."""
 
     def result(self, domid: int, op: codec.TmemOp, ret: int, memory: bytearray) -> int:
-        if _ctrl(op, Subop.RESTORE_BEGIN) and ret == -1 and _cli(op) != CLI_ID_NULL:
+        if domid == 0 and _ctrl(op, Subop.RESTORE_BEGIN) and ret == -1 and _cli(op) != CLI_ID_NULL:
             return 1
         return ret
 
@@ -1172,7 +1172,7 @@ _FAULTS = (
            ("TMEM-EPH-001", "TMEM-PUT-001"), "ephemeral/persistent semantics"),
     _fault("ephemeral-purge-every-6th-call", EphemeralPurgeEveryNthCall, V1_HOST_32,
            ("TMEM-EPH-001",), "ephemeral/persistent semantics"),
-    _fault("persistent-pages-evicted", PersistentPagesEvicted, V0, ("TMEM-EPH-002", "TMEM-GUEST-001"), "capacity"),
+    _fault("persistent-pages-evicted", PersistentPagesEvicted, V0, ("TMEM-PUT-006", "TMEM-GUEST-001"), "capacity"),
     # --- flushes
     _fault("flush-page-forgets", FlushPageForgets, V0, ("TMEM-FLUSH-001",), "flush semantics"),
     _fault("frozen-flush-returns-1", FrozenFlushReturnsOne, V0, ("TMEM-FLUSH-003",), "flush semantics"),
