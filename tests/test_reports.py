@@ -50,7 +50,7 @@ def test_a_broken_backend_fails_naming_its_rule_with_shrunk_steps(broken: dict[s
     cell, mig = broken["cells"]
     assert (cell["verdict"], mig["verdict"]) == ("fail", "pass")
     v = cell["violations"][0]
-    assert v["rule"] == "TMEM-HC-004" and "expected -1" in v["message"] and v["id"] == "pair:v1:64:v1/hypercall"
+    assert v["rule"] == "TMEM-HC-004" and "expected -1" in v["message"] and v["id"] == "pair:v1:64:v1/control"
     assert 0 < len(v["steps"]) <= 12, v["steps"]  # shrunk to a handful of calls
     assert v["replay"][0]["event"] == "create"
 
@@ -106,7 +106,7 @@ def test_markdown_renders_both_grids_and_links_violations(workdir: Path, broken:
     md = tool("report", "render", str(workdir / "broken.json"), "--format", "markdown").stdout
     html = MarkdownIt("commonmark").enable("table").render(md)
     assert html.count("<table>") == 2
-    assert "[FAIL](#v-tests-broken-noprivilegecheck-pair-v1-64-v1-hypercall)" in md
+    assert "[FAIL](#v-tests-broken-noprivilegecheck-pair-v1-64-v1-control)" in md
     assert "(CONFORMANCE.md#tmem-hc-004)" in md
     assert "native: [FAIL]" in md and "intact: **pass**" in md
 

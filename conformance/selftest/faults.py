@@ -1188,7 +1188,7 @@ _FAULTS = (
     _fault("domain-destroy-keeps-client", DomainDestroyKeepsClient, V1_HOST_32,
            ("TMEM-DESTROY-003", "TMEM-STREAM-003"), "pool destruction"),
     # --- shared pools and authorisation
-    _fault("shared-pools-not-shared", SharedPoolsNotShared, V0, ("TMEM-SHARED-002", "TMEM-SHARED-004"), "shared pools"),
+    _fault("shared-pools-not-shared", SharedPoolsNotShared, V0, ("TMEM-SHARED-001", "TMEM-SHARED-002"), "shared pools"),
     _fault("shared-join-keyed-by-persist", SharedJoinKeyedByPersist, V0, ("TMEM-SHARED-002", "TMEM-SHARED-004"),
            "shared pools"),
     _fault("nonowner-leave-takes-objects", NonOwnerLeaveTakesObjects, V1,
