@@ -56,11 +56,22 @@ def parse_shard(shard: str | None) -> tuple[int, int] | None:
     return int(i), int(n)
 
 
+def _patterns(pattern: str) -> list[tuple[str, str | None]]:
+    """`CELL[/MACHINE]` patterns: the part after "/" narrows a cell to some of its machines."""
+    out = []
+    for p in (p.strip() for p in pattern.split(",")):
+        if p:
+            cell, _, machine = p.partition("/")
+            out.append((cell, machine or None))
+    return out
+
+
 def select_cells(pattern: str | None, shard: str | None = None) -> list[Cell]:
     """Cells whose id matches any comma-separated fnmatch pattern ("pair:*", "mig:v0:*", an exact id).
 
-    With a shard I/N, every N-th of those in matrix order, starting at the I-th: N machines
-    given 1/N .. N/N run every cell exactly once.
+    A pattern may name machines after a "/" ("pair:v1:64:v1/pairing"): the cell is selected, and
+    `cases_for` keeps only those machines. With a shard I/N, every N-th of those in matrix order,
+    starting at the I-th: N machines given 1/N .. N/N run every cell exactly once.
     """
     every = list(cells())
     part = parse_shard(shard)
@@ -69,8 +80,8 @@ def select_cells(pattern: str | None, shard: str | None = None) -> list[Cell]:
         return [c for k, c in enumerate(chosen) if k % part[1] == part[0] - 1]
     if not pattern:
         return every
-    pats = [p.strip() for p in pattern.split(",") if p.strip()]
-    chosen = [c for c in every if any(fnmatch.fnmatchcase(c.id, p) for p in pats)]
+    pats = _patterns(pattern)
+    chosen = [c for c in every if any(fnmatch.fnmatchcase(c.id, p) for p, _ in pats)]
     if not chosen:
         raise UsageError(f"--cells {pattern!r} matches no cell; ids look like {every[0].id!r} or "
                          f"{every[-1].id!r} (see `tmem-conformance matrix --format json`)")
@@ -84,7 +95,15 @@ def cases_for(pattern: str | None, shard: str | None = None, peers: Sequence[str
         out += [Case(c, name) for name, _ in MACHINES[c.kind]]
         if c.kind == "migration":
             out += [Case(c, "migration", peer, d) for peer in peers for d in ("to", "from")]
-    return out
+    if not pattern:
+        return out
+    pats = _patterns(pattern)
+    kept = [k for k in out if any(fnmatch.fnmatchcase(k.cell.id, p) and
+                                  (m is None or fnmatch.fnmatchcase(k.id.split("/", 1)[1], m)) for p, m in pats)]
+    if not kept:
+        names = sorted({k.id.split("/", 1)[1] for k in out})
+        raise UsageError(f"--cells {pattern!r} names no machine of its cells; they have {', '.join(names)}")
+    return kept
 
 
 def default_peers(backend: str) -> list[str]:

@@ -41,7 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="a registered backend name, or package.module:attr naming a factory")
     p.add_argument("--dest-backend", metavar="SPEC",
                    help="backend for migration destinations (default: --backend)")
-    p.add_argument("--cells", metavar="PATTERN", help="comma-separated fnmatch patterns of cell ids")
+    p.add_argument("--cells", metavar="PATTERN",
+                   help="comma-separated fnmatch patterns of cell ids, each optionally narrowed to machines "
+                        "after a '/' (pair:v1:64:v1/pairing, mig:*/migration-to-*)")
     p.add_argument("--profile", choices=PROFILES, default="ci", help="hypothesis profile (default: ci)")
     p.add_argument("--seed", type=int, help="hypothesis seed (default: derandomized for ci, random otherwise)")
     p.add_argument("-n", dest="workers", default="auto", metavar="N|auto",

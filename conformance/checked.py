@@ -119,7 +119,7 @@ def describe_bytes(op: bytes, v: AbiVersion, word_size: int) -> str:
 #: guest or the toolstack through a host, such a violation is named by what that guest or toolstack
 #: was promised (a frontswap page is TMEM-GUEST-001, a migrated one TMEM-MIG-001).
 PAGE_RULES = frozenset({"TMEM-EPH-001", "TMEM-EPH-002", "TMEM-GET-002", "TMEM-GET-003", "TMEM-GET-001",
-                        "TMEM-SHARED-002", "TMEM-PUT-001", "TMEM-PUT-006"})
+                        "TMEM-SHARED-002", "TMEM-PUT-001", "TMEM-PUT-006", "TMEM-DESTROY-001"})
 
 
 class CheckedHost:
@@ -180,6 +180,7 @@ class CheckedHost:
         try:
             self.model.observe(domid, word_size, raw, before, ret, after)
         except Violation as v:
+            v = self._probed(v, domid, word_size, memory)
             named = self.context.get(v.rule)
             if named is not None:
                 v = Violation(named, v.what, v.expected, f"{v.observed} (at the hypercall: {v.rule})")
@@ -187,6 +188,24 @@ class CheckedHost:
             v.events = list(self.log.events)
             raise v from None
         return ret
+
+    def _probed(self, v: Violation, domid: int, word_size: int, memory: bytearray) -> Violation:
+        """The violation renamed by its probe's answer (the model asked one more call to tell readings apart)."""
+        if v.probe is None:
+            return v
+        op, rules, why = v.probe
+        assert isinstance(op, codec.TmemOp)
+        raw = codec.pack(op, self.version, word_size)
+        try:
+            got: object = self.backend.hypercall(domid, word_size, raw, bytearray(memory))
+        except Exception as e:  # the probe only renames: a backend failing it keeps the first reading
+            got = f"raised {type(e).__name__}"
+        self.log.add(f"{self.label} ({self.version.name}): probe dom{domid}/{word_size}-bit "
+                     f"{describe_bytes(raw, self.version, word_size)} -> {got}")
+        if not isinstance(got, int) or got not in rules:
+            return v
+        return Violation(rules[got], v.what, v.expected, f"{v.observed}; {why} (probe returned {got}, "
+                         f"otherwise {v.rule})")
 
     def destroy_domain(self, domid: int) -> None:
         self.log.add(f"{self.label} ({self.version.name}): destroy dom{domid}")

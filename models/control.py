@@ -308,7 +308,10 @@ def _restore_begin(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, 
         return _one(what, "TMEM-RESTORE-001", -1, "client exists")
     def create(_: bytes) -> None:
         host.state.clients.setdefault(cli, Client(cli, restored=True))
-    return _one(what, "TMEM-RESTORE-001", 1, "client created", create)
+    result = _one(what, "TMEM-RESTORE-001", 1, "client created", create)
+    if cli in host.state.destroyed:  # "exists": the destroyed domain's client was kept
+        result.by_ret[-1] = "TMEM-DESTROY-003"
+    return result
 
 
 def _restore_put(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:

@@ -37,6 +37,11 @@ class Violation(TmemConformanceError, AssertionError):
 
     steps: list[str]
     events: list[dict[str, object]]
+    #: the observation matched a specific fault's outcome (Outcomes.diagnoses): no other reading applies
+    diagnosed: bool = False
+    #: (op, {return value: rule}, why): a hypercall whose answer tells two readings of the observation
+    #: apart; the checker issues it to the backend after the violation and renames the rule by it
+    probe: tuple[object, dict[int, str], str] | None = None
 
     def __init__(self, rule: str, what: str, expected: str, observed: str) -> None:
         self.rule, self.what, self.expected, self.observed = rule, what, expected, observed

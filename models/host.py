@@ -86,7 +86,8 @@ class ReferenceHost:
             return self.outcomes(domid, word_size, op, before).observe(ret, before, after)
         except Violation as v:
             # A success where the frame is not there: the host skipped the check, not misread the op.
-            misread = None if v.rule == "TMEM-HC-005" else self._misread_as(domid, word_size, op, before, ret, after)
+            skip = v.rule == "TMEM-HC-005" or v.diagnosed
+            misread = None if skip else self._misread_as(domid, word_size, op, before, ret, after)
             if misread is None:
                 raise
             raise Violation("TMEM-LAYOUT-001", v.what, f"{v.expected} (the op read with the {word_size}-bit "
@@ -169,9 +170,12 @@ class ReferenceHost:
         key: Key = (g.oid, g.index)
         if op.cmd in PUTS:
             stored = put_source(op.cmd, g, client.compress, memory, pool.pages.get(key))
-            return self.put_outcomes(what, client, op.pool_id, pool, key, stored)
+            result = self.put_outcomes(what, client, op.pool_id, pool, key, stored)
+            if op.cmd == Cmd.NEW_PAGE:  # cmfn is never read: its absence cannot fail the put
+                result.by_ret.setdefault(neg(Errno.EFAULT), "TMEM-PUT-004")
+            return result
         if op.cmd in GETS:
-            return self._get(what, client, pool, key, op.cmd, g, memory)
+            return self._get(what, client, op.pool_id, pool, key, op.cmd, g, memory)
         if op.cmd == Cmd.FLUSH_PAGE:
             return self.flush_outcomes(what, client, op.pool_id, pool, [key] if key in pool.pages else [],
                                        "TMEM-FLUSH-001", neighbours_of=g.oid, index=g.index)
@@ -210,7 +214,10 @@ class ReferenceHost:
         if bad is not None:
             if c.flags & PoolFlag.SHARED and c.uuid in self.state.shared:
                 bad = "TMEM-POOL-007"  # the flags are checked before any shared pool is joined
-            return Outcomes(what, bad, [Outcome.ret(neg(Errno.EPERM), bad, "flags refused")])
+
+            def refused(_: bytes, gate: bool = bad == "TMEM-POOL-001") -> None:
+                client.version_refused = client.version_refused or gate
+            return Outcomes(what, bad, [Outcome.ret(neg(Errno.EPERM), bad, "flags refused", refused)])
         wrong = "TMEM-POOL-005" if slot is None else "TMEM-RESTORE-002"  # the rule a wrong slot breaks
         if slot is None:
             free = [i for i, p in enumerate(client.slots) if p is None]
@@ -249,8 +256,10 @@ class ReferenceHost:
             if pool.shared:
                 self.state.shared[pool.uuid] = pool
         # Another slot than the one due: the allocator's (or RESTORE_NEW's) rule, whatever the pool's kind.
-        return Outcomes(what, rule, [Outcome.ret(slot, rule, meaning, create)],
-                        {r: wrong for r in range(MAX_POOLS_PER_DOMAIN) if r != slot})
+        by_ret = {r: wrong for r in range(MAX_POOLS_PER_DOMAIN) if r != slot}
+        if client.version_refused:  # a good request refused after a version refusal: the refusal stuck
+            by_ret[neg(Errno.EPERM)] = "TMEM-PAIR-003"
+        return Outcomes(what, rule, [Outcome.ret(slot, rule, meaning, create)], by_ret)
 
     def _restore_new(self, what: str, pool_id: int, c: codec.Creat) -> Outcomes:
         client = self.state.clients.get(c.arg1 & CLI_ID_NULL)
@@ -279,6 +288,7 @@ class ReferenceHost:
         client.reported.pop(slot, None)
         if pool is None:
             return
+        client.destroyed_pages[slot] = set()  # the slot is free: an answer from it shows it was not
         mine = pool.users.get(client.domid, set())
         mine.discard(slot)
         if mine:
@@ -307,8 +317,11 @@ class ReferenceHost:
         room = self.state.pages_at_most() < self.state.capacity
         full = self.state.pages_at_least() >= self.state.capacity
         old = pool.pages.get(key)
-        page = None if stored.page is None else replace(stored.page, sure=True, putter=client.domid,
+        page = None if stored.page is None else replace(stored.page, sure=True, putter=(client.domid, slot),
                                                         kept_by=None)
+        if page is not None and old is not None:  # what a dup put replaces: showing it names TMEM-PUT-002
+            older = tuple(replace(c, replaced=()) for c in old.candidates()) + old.replaced
+            page = replace(page, replaced=older[:MAX_REPLACED])
         merged: dict[int, object] = {}
 
         def add(ret: int, fate: object) -> None:
@@ -394,7 +407,7 @@ class ReferenceHost:
             pool.touched.pop(key[0], None)
 
     # ------------------------------------------------------------------ gets
-    def _get(self, what: str, client: Client, pool: Pool, key: Key, cmd: int, g: codec.Gen,
+    def _get(self, what: str, client: Client, slot: int, pool: Pool, key: Key, cmd: int, g: codec.Gen,
              memory: bytes) -> Outcomes:
         page = pool.pages.get(key)
         by_ret = {1: pool.gone[key]} if key in pool.gone else {}
@@ -415,19 +428,33 @@ class ReferenceHost:
                 pool.pages.pop(key, None)
             options.append(Outcome.ret(0, "TMEM-GET-002", "miss", gone))
         if page is not None:
-            options += self._hits(client, pool, key, page, cmd, g, memory)
-        if page is not None and page.sure and not page.kept_by and pool.shared and not page.hit \
-                and page.putter not in (None, client.domid):
-            rule = "TMEM-SHARED-002"  # put through another user's slot and never shown: the slots are not one pool
+            options += self._hits(client, slot, pool, key, page, cmd, g, memory)
+        via = (client.domid, slot)
+        if page is not None and page.sure and not page.kept_by and pool.shared and via not in page.seen_by \
+                and page.putter not in (None, via):
+            rule = "TMEM-SHARED-002"  # put through another slot, never shown through this one: not one pool
         elif page is not None and page.sure:
-            rule = page.kept_by or ("TMEM-EPH-002" if pool.persistent else "TMEM-EPH-001")
+            rule = page.kept_by or _KEEPER[pool.persistent]
         elif page is not None:
             rule = "TMEM-EPH-001"
         else:
             rule = "TMEM-GET-002"
-        return Outcomes(what, rule, options, by_ret)
+        result = Outcomes(what, rule, options, by_ret)
+        lost = next((k for k, p in sorted(pool.pages.items()) if p.sure and k != key), None)
+        if lost is not None and (page is None or not page.sure):
+            # -EEMPTY for a miss while the pool must hold `lost`: lost (its rule), or a miss misreported?
+            result.by_ret.setdefault(neg(Errno.EEMPTY), pool.pages[lost].kept_by or _KEEPER[pool.persistent])
+            frame = g.cmfn if 0 <= g.cmfn < len(memory) // PAGE_SIZE else 0
+            probe = codec.TmemOp(Cmd.GET_PAGE, slot, codec.Gen(lost[0], lost[1], 0, 0, 0, frame))
+            result.probe = (neg(Errno.EEMPTY), probe, {1: "TMEM-GET-002"},
+                            f"the pool still holds oid {lost[0]} index {lost[1]}: a miss reported as empty")
+        if page is not None and page.replaced and 0 <= g.cmfn < len(memory) // PAGE_SIZE:
+            result.diagnoses.append(("TMEM-PUT-002", "the data a dup put replaced", [
+                Outcome.ret(1, "TMEM-PUT-002", "the old data", writes=read_writes(c, cmd, g))
+                for c in page.replaced]))
+        return result
 
-    def _hits(self, client: Client, pool: Pool, key: Key, page: Page, cmd: int, g: codec.Gen,
+    def _hits(self, client: Client, slot: int, pool: Pool, key: Key, page: Page, cmd: int, g: codec.Gen,
               memory: bytes) -> list[Outcome]:
         """The outcomes of a hit: one per candidate the host may hold, each narrowing to what it shows."""
         exclusive = pool.ephemeral and not pool.shared
@@ -445,7 +472,8 @@ class ReferenceHost:
                     start = g.cmfn * PAGE_SIZE
                     seen = seen.learn(after[start:start + PAGE_SIZE], True)
                 # The page outlived whatever promised to keep it: a later loss is the page's own rule's.
-                pool.pages[key] = replace(seen, sure=True, hit=True, kept_by=None)
+                pool.pages[key] = replace(seen, sure=True, seen_by=page.seen_by | {(client.domid, slot)}, kept_by=None,
+                                         replaced=())
             pool.touched.setdefault(key[0], set()).add(client.domid)
         options: list[Outcome] = []
         shown: list[tuple[object, ...]] = []
@@ -540,6 +568,12 @@ def _then(o: Outcome, extra: Callable[[bytes], None]) -> Outcome:
         o.effect(after)
     return Outcome(o.lo, o.hi, o.rule, o.meaning, o.writes, o.regions, effect)
 
+
+#: The rule that keeps a sure page of a pool, by the pool's persist flag.
+_KEEPER = {True: "TMEM-EPH-002", False: "TMEM-EPH-001"}
+
+#: How many contents a handle's dup puts replaced the model remembers (since a get last showed it).
+MAX_REPLACED = 8
 
 #: The rules that remove a stored page (a flush, an exclusive get), as recorded in a pool's tombstones.
 _REMOVALS = frozenset({"TMEM-FLUSH-001", "TMEM-FLUSH-002", "TMEM-GET-005"})

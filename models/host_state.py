@@ -36,9 +36,10 @@ class Page:
     sure: bool = True  # False: the host may have dropped it
     origin: str = "TMEM-GET-003"  # the rule that defined these bytes (PUT_PAGE's: a hit returns them)
     kept_by: str | None = None  # the rule that promised this page stays, where it is not the pool kind's
-    putter: int | None = None  # the client whose put stored it
-    hit: bool = False  # a get has returned it since it was put (it is stored, wherever it shows)
+    putter: tuple[int, int] | None = None  # the (client, slot) whose put stored it
+    seen_by: frozenset[tuple[int, int]] = frozenset()  # the (client, slot)s a get has shown it through
     alts: tuple[Page, ...] = ()  # other candidates the host may have stored instead of this one
+    replaced: tuple[Page, ...] = ()  # what a dup put replaced here: a hit showing it names TMEM-PUT-002
 
     def maybe(self) -> Page:
         return replace(self, sure=False)
@@ -143,6 +144,8 @@ class Client:
     frozen_by: str = ""
     #: slot -> the keys its destroyed pool held (none may show in the next pool made there)
     destroyed_pages: dict[int, set[Key]] = field(default_factory=dict)
+    #: the version gate refused one of its NEW_POOLs: a later refusal of a good one names TMEM-PAIR-003
+    version_refused: bool = False
 
     def pool(self, pool_id: int) -> Pool | None:
         if 0 <= pool_id < MAX_POOLS_PER_DOMAIN:

@@ -125,6 +125,9 @@ class Outcomes:
     #: outcomes a specific fault would give, each with the rule to name and why, tried only once the
     #: observation is refused (e.g. a handle written in the other version's layout: TMEM-LAYOUT-001)
     diagnoses: list[tuple[str, str, list[Outcome]]] = field(default_factory=list)
+    #: for a refused observation returning `ret`: (ret, op, {probe's return value: rule}, why), see
+    #: errors.Violation.probe
+    probe: tuple[int, object, dict[int, str], str] | None = None
 
     def admitting(self, ret: int, before: bytes, after: bytes) -> Outcome | None:
         """The outcome that allows this observation, or None; changes nothing."""
@@ -139,9 +142,13 @@ class Outcomes:
         try:
             return self._observe(ret, before, after)
         except Violation as v:
+            if self.probe is not None and self.probe[0] == ret:
+                v.probe = self.probe[1:]
             for rule, why, options in self.diagnoses:
                 if any(o.admits(ret) and o.memory_mismatch(before, after) is None for o in options):
-                    raise Violation(rule, self.what, v.expected, f"{v.observed}: {why}") from None
+                    diagnosed = Violation(rule, self.what, v.expected, f"{v.observed}: {why}")
+                    diagnosed.diagnosed = True
+                    raise diagnosed from None
             raise
 
     def _observe(self, ret: int, before: bytes, after: bytes) -> Outcome:
@@ -155,7 +162,8 @@ class Outcomes:
                 o.effect(after)
                 return o
             reasons.append((o, why))
-        o, why = reasons[0]
+        # An outcome that copies is the one the copy got wrong; with none, the op wrote where it may not.
+        o, why = next(((o, w) for o, w in reasons if o.writes or o.regions), reasons[0])
         rule = o.rule if o.writes or o.regions else "TMEM-HC-006"
         raise Violation(rule, self.what, f"{o.describe_ret()} ({o.meaning}) with memory to match",
                         f"returned {ret}, but {why}")

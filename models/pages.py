@@ -82,7 +82,7 @@ def read_writes(page: Page, cmd: int, g: codec.Gen) -> tuple[Write, ...]:
     if cmd == Cmd.GET_PAGE or page.whole:
         return (Write(base, page.data, page.known),)
     if g.len == 0 or not window_ok(g.tmem_offset, g.pfn_offset, g.len):
-        return ()
+        return (Write(base, b""),)  # copies nothing: a byte it changes breaks the READ rule
     sl = slice(g.tmem_offset, g.tmem_offset + g.len)
     return (Write(base + g.pfn_offset, page.data[sl], None if page.known is None else page.known[sl]),)
 

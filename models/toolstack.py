@@ -113,15 +113,19 @@ class Toolstack:
     def save_done(self, domid: int) -> None:
         self.control(Subop.SAVE_END, domid)
 
-    def save(self, domid: int, live: bool = False, meanwhile: Callable[[], None] | None = None) -> bytes:
+    def save(self, domid: int, live: bool = False, meanwhile: Callable[[], None] | None = None,
+             begun: Callable[[], None] | None = None) -> bytes:
         """The whole tmem part of a save image: b"" when the client has nothing to save.
 
+        `begun` runs right after a successful SAVE_BEGIN (the guest still running, now frozen);
         `meanwhile` runs between the main block and the extra block: in a live migration the
         guest keeps running there, and the pages it deletes go into the extra block.
         """
         if not self.save_begin(domid, live):
             return b""
         try:
+            if begun is not None:
+                begun()
             saved = self.save_main(domid)
             data = encode_main(saved)
             if meanwhile is not None:

@@ -16,12 +16,12 @@ from collections.abc import Iterator
 import pytest
 
 from tmem_conformance.models import codec
-from tmem_conformance.models.codec import Creat, Ctrl, Gen, TmemOp
+from tmem_conformance.models.codec import Creat, Gen, TmemOp
 
 from .candidates import candidate, make  # noqa: F401 - the parametrizing fixture and its factory
+from .raw_guest import PAGE, Guest, Toolstack, pattern
 
 EPERM, EFAULT, ENOMEM, ENODEV, EINVAL, ENOSPC, EFROZEN, EEMPTY = -1, -14, -12, -19, -22, -28, -1000, -1001
-PAGE = 4096
 ALL = 0xFFFF
 PERSIST, SHARED = 0x1, 0x2
 V0_SPEC, V1_SPEC = 0x00000000, 0x01000000  # spec version in bits 24-31
@@ -38,51 +38,6 @@ RESTORE_BEGIN, RESTORE_PUT_PAGE, RESTORE_FLUSH_PAGE = 30, 32, 33
 
 VERSIONS = [("v0", 1, V0_SPEC), ("v1", 3, V1_SPEC)]
 HANDLE_SIZE = {"v0": 16, "v1": 32}  # pool_id u32, index u32, oid u64 x 1 or 3
-
-
-def pattern(seed: int) -> bytes:
-    return bytes((seed + i) % 251 for i in range(PAGE))
-
-
-class Guest:
-    """One domain's view: its memory and ops packed in the host's layout for its word size."""
-
-    def __init__(self, host: object, domid: int, v: str, ws: int = 64, pages: int = 8) -> None:
-        self.host, self.domid, self.v, self.ws = host, domid, v, ws
-        self.words = 1 if v == "v0" else 3
-        self.spec = V0_SPEC if v == "v0" else V1_SPEC
-        self.memory = bytearray(pages * PAGE)
-
-    def call(self, op: TmemOp) -> int:
-        return self.host.hypercall(self.domid, self.ws, codec.pack(op, self.v, self.ws), self.memory)
-
-    def oid(self, low: int) -> tuple[int, ...]:
-        return (low,) + (0,) * (self.words - 1)
-
-    def new_pool(self, flags: int, uuid: tuple[int, int] = (0, 0)) -> int:
-        return self.call(TmemOp(NEW_POOL, 0, Creat(uuid, flags, 0)))
-
-    def gen(self, cmd: int, pool: int, low: int, index: int = 0, cmfn: int = 0,
-            toff: int = 0, poff: int = 0, length: int = 0) -> int:
-        return self.call(TmemOp(cmd, pool, Gen(self.oid(low), index, toff, poff, length, cmfn)))
-
-    def page(self, cmfn: int) -> bytes:
-        return bytes(self.memory[cmfn * PAGE:(cmfn + 1) * PAGE])
-
-    def fill(self, cmfn: int, data: bytes) -> None:
-        self.memory[cmfn * PAGE:(cmfn + 1) * PAGE] = data
-
-
-class Toolstack(Guest):
-    """Domain 0 issuing control sub-ops."""
-
-    def __init__(self, host: object, v: str, ws: int = 64) -> None:
-        super().__init__(host, 0, v, ws, pages=4)
-
-    def ctrl(self, subop: int, cli_id: int, pool_id: int = 0, arg1: int = 0, arg2: int = 0,
-             oid: tuple[int, ...] | None = None, buf: int = 0) -> int:
-        oid = oid if oid is not None else (0,) * self.words
-        return self.call(TmemOp(CONTROL, pool_id, Ctrl(subop, cli_id, arg1, arg2, oid, buf)))
 
 
 @pytest.fixture(params=[(v, ws) for v, _, _ in VERSIONS for ws in (64, 32)], ids=lambda p: f"{p[0]}-{p[1]}")

@@ -80,6 +80,8 @@ def test_crash_and_hang_cost_one_cell_each_and_the_report_is_written(tmp_path: P
     (["--backend", "no_such_module:make"], "cannot import module 'no_such_module'"),
     (["--backend", "tests.broken:NOT_THERE"], "has no attribute 'NOT_THERE'"),
     (["--backend", "simulator", "--cells", "pair:v9:*"], "matches no cell"),
+    (["--backend", "simulator", "--cells", "pair:v0:64:v0/nope"], "names no machine of its cells; they have "
+                                                                   "control, hypercall, pairing"),
     (["--backend", "simulator", "-n", "many"], "-n takes a number of workers or 'auto'"),
     (["--backend", "simulator", "--report", "missing/dir/r.json"], "'missing/dir/r.json': the directory"),
     (["--backend", "simulator", "--report", "."], "'.' is a directory"),
@@ -122,6 +124,16 @@ def test_list_shows_every_cell_with_its_expected_outcome_and_runs_nothing() -> N
     assert "TMEM-PAIR-002" in cells["pair:v0:64:v1"]["rules"]
     assert cells["pair:v1:64:v1"]["machines"] == ["hypercall", "control", "pairing"]
     assert cells["mig:v0:v0:64"]["machines"] == ["migration"]  # this helper passes --peers none
+
+
+def test_a_cell_pattern_may_name_its_machines() -> None:
+    run = certify("--backend", "simulator", "--list", "--format", "json",
+                  "--cells", "pair:v1:64:v1/pairing,pair:v0:*/h*,mig:v0:v0:64")
+    assert run.returncode == 0, run.stderr
+    machines = {c["id"]: c["machines"] for c in json.loads(run.stdout)["cells"]}
+    assert machines == {"pair:v0:64:v0": ["hypercall"], "pair:v0:32:v0": ["hypercall"],
+                        "pair:v0:64:v1": ["hypercall"], "pair:v0:32:v1": ["hypercall"], "pair:v1:64:v1": ["pairing"],
+                        "mig:v0:v0:64": ["migration"]}
 
 
 def _marked(mark: str) -> list[int]:

@@ -10,18 +10,18 @@ Ops are packed with models.codec.pack, as a guest would.
 from __future__ import annotations
 
 import pickle
-import struct
 from collections.abc import Iterator
 
 import pytest
 
 from tmem_conformance.candidates import simulator
 from tmem_conformance.models import codec
-from tmem_conformance.models.codec import Creat, Ctrl, Gen, TmemOp
+from tmem_conformance.models.codec import Creat, TmemOp
 from tmem_conformance.selftest.variants import ROWS, VARIANTS, XEN_CHOICES
 
+from .raw_guest import PAGE, Guest, Toolstack, pattern
+
 EPERM, EFAULT, ENOMEM, EINVAL, ENOSPC, EFROZEN, EEMPTY = -1, -14, -12, -22, -28, -1000, -1001  # s.1, s.4
-PAGE = 4096
 ALL = 0xFFFF
 PERSIST, SHARED = 0x1, 0x2
 V0_SPEC, V1_SPEC = 0x00000000, 0x01000000
@@ -36,65 +36,13 @@ SHARED_UUID = (5, 6)
 SETUPS = [("v0", 64), ("v0", 32), ("v1", 64), ("v1", 32)]
 
 
-def pattern(seed: int) -> bytes:
-    return bytes((seed + i) % 251 for i in range(PAGE))
-
-
-class Guest:
-    """One domain: its memory, and ops packed in the host's layout for its word size."""
-
-    def __init__(self, host: simulator.SimulatorHost, domid: int, v: str, ws: int, pages: int = 4) -> None:
-        self.host, self.domid, self.v, self.ws = host, domid, v, ws
-        self.words = 1 if v == "v0" else 3
-        self.spec = V0_SPEC if v == "v0" else V1_SPEC
-        self.memory = bytearray(pages * PAGE)
-
-    def call(self, op: TmemOp) -> int:
-        return self.host.hypercall(self.domid, self.ws, codec.pack(op, self.v, self.ws), self.memory)
-
-    def oid(self, low: int) -> tuple[int, ...]:
-        return (low,) + (0,) * (self.words - 1)
-
-    def new_pool(self, flags: int, uuid: tuple[int, int] = (0, 0)) -> int:
-        return self.call(TmemOp(NEW_POOL, 0, Creat(uuid, self.spec | flags, 0)))
-
-    def gen(self, cmd: int, pool: int, low: int, index: int = 0, cmfn: int = 0,
-            toff: int = 0, poff: int = 0, length: int = 0) -> int:
-        return self.call(TmemOp(cmd, pool, Gen(self.oid(low), index, toff, poff, length, cmfn)))
-
-    def page(self, cmfn: int) -> bytes:
-        return bytes(self.memory[cmfn * PAGE:(cmfn + 1) * PAGE])
-
-    def fill(self, cmfn: int, data: bytes) -> None:
-        self.memory[cmfn * PAGE:(cmfn + 1) * PAGE] = data
-
-
-class Toolstack(Guest):
-    """Domain 0 issuing control sub-ops."""
-
-    def __init__(self, host: simulator.SimulatorHost, v: str, ws: int) -> None:
-        super().__init__(host, 0, v, ws, pages=3)
-
-    def ctrl(self, subop: int, cli_id: int, pool_id: int = 0, arg1: int = 0, arg2: int = 0,
-             oid: tuple[int, ...] | None = None, buf: int = 0) -> int:
-        oid = oid if oid is not None else (0,) * self.words
-        return self.call(TmemOp(CONTROL, pool_id, Ctrl(subop, cli_id, arg1, arg2, oid, buf)))
-
-    def handle(self, at: int = 0) -> tuple[int, int, int]:
-        """(pool_id, index, oid low word) of a struct tmem_handle written at `at`."""
-        pool_id, index = struct.unpack_from("<II", self.memory, at)
-        oid = struct.unpack_from(f"<{self.words}Q", self.memory, at + 8)
-        assert oid[1:] == (0,) * (self.words - 1)
-        return pool_id, index, oid[0]
-
-
 class World:
     """A host with choices, the toolstack and guests 1, 2, 3."""
 
     def __init__(self, v: str, ws: int, choices: frozenset[str] = frozenset(), capacity: int = 16) -> None:
         self.host = simulator.make(v, capacity, choices=choices)
-        self.ts = Toolstack(self.host, v, ws)
-        self.a, self.b, self.c = (Guest(self.host, d, v, ws) for d in (1, 2, 3))
+        self.ts = Toolstack(self.host, v, ws, pages=3)
+        self.a, self.b, self.c = (Guest(self.host, d, v, ws, pages=4) for d in (1, 2, 3))
 
 
 @pytest.fixture(params=SETUPS, ids=lambda p: f"{p[0]}-{p[1]}")
@@ -150,8 +98,8 @@ def test_factory_survives_pickling_and_makes_a_working_host(name: str) -> None:
     factory = pickle.loads(pickle.dumps(VARIANTS[name].factory()))
     for v in ("v0", "v1"):
         host = factory(v, 4)
-        g = Guest(host, 1, v, 64)
-        assert g.new_pool(PERSIST) == 0
+        g = Guest(host, 1, v, 64, pages=4)
+        assert g.new_own_pool(PERSIST) == 0
         g.fill(1, pattern(9))
         assert g.gen(PUT, 0, 3, cmfn=1) == 1
         assert g.gen(GET, 0, 3, cmfn=2) == 1 and g.page(2) == pattern(9)
@@ -191,7 +139,7 @@ def test_v0_guest_op_on_v1_host() -> None:
 def test_write_window_past_the_page_end(setup: tuple[str, int], toff: int, poff: int, length: int) -> None:
     default, chosen = both(setup, "window-einval")
     for w in (default, chosen):
-        assert w.a.new_pool(PERSIST) == 0
+        assert w.a.new_own_pool(PERSIST) == 0
         w.a.fill(1, pattern(1))
         w.a.fill(2, pattern(2))
         assert w.a.gen(PUT, 0, 1, cmfn=1) == 1
@@ -213,7 +161,7 @@ def test_write_window_past_the_page_end(setup: tuple[str, int], toff: int, poff:
 def test_read_window_past_the_page_end(setup: tuple[str, int]) -> None:
     default, chosen = both(setup, "window-einval")
     for w in (default, chosen):
-        assert w.a.new_pool(0) == 0  # private ephemeral: a hit is exclusive
+        assert w.a.new_own_pool(0) == 0  # private ephemeral: a hit is exclusive
         w.a.fill(1, pattern(1))
         w.a.fill(2, pattern(2))
         assert w.a.gen(PUT, 0, 1, cmfn=1) == 1
@@ -238,7 +186,7 @@ def test_read_window_past_the_page_end(setup: tuple[str, int]) -> None:
 def test_duplicate_write_keeps_previous_bytes(setup: tuple[str, int]) -> None:
     default, chosen = both(setup, "write-keeps-previous")
     for w in (default, chosen):
-        assert w.a.new_pool(PERSIST) == 0
+        assert w.a.new_own_pool(PERSIST) == 0
         w.a.fill(1, pattern(1))
         w.a.fill(2, pattern(2))
         assert w.a.gen(PUT, 0, 1, cmfn=1) == 1
@@ -264,7 +212,7 @@ def test_duplicate_write_keeps_previous_bytes(setup: tuple[str, int]) -> None:
 @pytest.mark.parametrize("choice", ["", "zero-write-as-new-page", "write-keeps-previous"])
 def test_zero_write_is_a_zero_page_whatever_cmfn_says(setup: tuple[str, int], choice: str) -> None:
     w = World(*setup, frozenset({choice} - {""}))
-    assert w.a.new_pool(PERSIST) == 0
+    assert w.a.new_own_pool(PERSIST) == 0
     w.a.fill(1, pattern(1))
     assert w.a.gen(WRITE, 0, 1, cmfn=999) == 1  # new: cmfn 999 is not in memory and is never looked up
     assert w.a.gen(GET, 0, 1, cmfn=2) == 1 and w.a.page(2) == bytes(PAGE)
@@ -276,7 +224,7 @@ def test_zero_write_is_a_zero_page_whatever_cmfn_says(setup: tuple[str, int], ch
 
 def test_restore_put_of_zero_bytes_is_a_zero_page(setup: tuple[str, int]) -> None:
     w = World(*setup)
-    assert w.a.new_pool(PERSIST) == 0
+    assert w.a.new_own_pool(PERSIST) == 0
     oid = w.a.oid(4)
     assert w.ts.ctrl(RESTORE_PUT_PAGE, 1, pool_id=0, arg1=0, arg2=7, oid=oid, buf=1 << 30) == 1  # buf unread
     assert w.a.gen(GET, 0, 4, index=7, cmfn=1) == 1 and w.a.page(1) == bytes(PAGE)
@@ -288,7 +236,7 @@ def test_restore_put_of_zero_bytes_is_a_zero_page(setup: tuple[str, int]) -> Non
 def test_compressing_client_write(setup: tuple[str, int]) -> None:
     default, chosen = both(setup, "compress-window-fallback")
     for w in (default, chosen):
-        assert w.a.new_pool(PERSIST) == 0
+        assert w.a.new_own_pool(PERSIST) == 0
         assert w.ts.ctrl(SET_COMPRESS, 1, arg1=1) == 0
         w.a.fill(1, pattern(3))
         assert w.a.gen(WRITE, 0, 1, cmfn=1, toff=0, poff=100, length=50) == 1
@@ -300,9 +248,9 @@ def test_compressing_client_write(setup: tuple[str, int]) -> None:
 # ---------------------------------------------------------------- shared-state
 
 def _shared(w: World, flags: int) -> None:
-    assert w.a.new_pool(SHARED | flags, SHARED_UUID) == 0  # domain 1 creates it: the owner
-    assert w.b.new_pool(SHARED | flags, SHARED_UUID) == 0  # domain 2 joins
-    assert w.b.new_pool(flags) == 1  # and has a private pool too
+    assert w.a.new_own_pool(SHARED | flags, SHARED_UUID) == 0  # domain 1 creates it: the owner
+    assert w.b.new_own_pool(SHARED | flags, SHARED_UUID) == 0  # domain 2 joins
+    assert w.b.new_own_pool(flags) == 1  # and has a private pool too
     for g in (w.a, w.b):
         g.fill(1, pattern(g.domid))
 
@@ -337,7 +285,7 @@ def test_live_migrating_owner_and_a_shared_pool(setup: tuple[str, int]) -> None:
     default, chosen = both(setup, "shared-owner-state")
     for w in (default, chosen):
         _shared(w, PERSIST)
-        assert w.a.new_pool(0) == 1  # the owner's slot 1: so its shared pool is slot 0
+        assert w.a.new_own_pool(0) == 1  # the owner's slot 1: so its shared pool is slot 0
         assert w.b.gen(PUT, 0, 5, index=0, cmfn=1) == 1
         assert w.b.gen(PUT, 0, 5, index=1, cmfn=1) == 1
         assert w.ts.ctrl(SAVE_BEGIN, 1, arg1=1) == 1  # a live save of the owner: frozen, live-migrating
@@ -403,9 +351,9 @@ def test_non_owner_leaves_an_ephemeral_shared_pool(setup: tuple[str, int]) -> No
 def test_ownership_passes_to_the_lowest_remaining_domid(setup: tuple[str, int]) -> None:
     # Seen through shared-owner-state: after the owner leaves, domain 2 (not 3) decides for the pool.
     w = World(*setup, frozenset({"shared-owner-state", "owner-leave-wipes"}))
-    assert w.a.new_pool(SHARED | PERSIST, SHARED_UUID) == 0
-    assert w.c.new_pool(SHARED | PERSIST, SHARED_UUID) == 0
-    assert w.b.new_pool(SHARED | PERSIST, SHARED_UUID) == 0
+    assert w.a.new_own_pool(SHARED | PERSIST, SHARED_UUID) == 0
+    assert w.c.new_own_pool(SHARED | PERSIST, SHARED_UUID) == 0
+    assert w.b.new_own_pool(SHARED | PERSIST, SHARED_UUID) == 0
     w.c.fill(1, pattern(3))
     assert w.ts.ctrl(FREEZE, 2) == 0
     assert w.c.gen(PUT, 0, 1, cmfn=1) == 1  # the owner (1) is not frozen
@@ -423,7 +371,7 @@ def test_next_inv_with_no_client_or_a_short_buffer(setup: tuple[str, int]) -> No
     hsize = HANDLE_SIZE[v]
     default, chosen = both(setup, "next-inv-zero")
     for w in (default, chosen):
-        assert w.a.new_pool(PERSIST) == 0
+        assert w.a.new_own_pool(PERSIST) == 0
         w.ts.fill(0, pattern(8))
     assert default.ts.ctrl(SAVE_GET_NEXT_INV, 7, arg1=hsize) == -1  # no client 7
     assert chosen.ts.ctrl(SAVE_GET_NEXT_INV, 7, arg1=hsize) == 0
@@ -438,7 +386,7 @@ def test_next_inv_with_no_client_or_a_short_buffer(setup: tuple[str, int]) -> No
 
 def test_save_begin_without_live_flag_keeps_live_migration(setup: tuple[str, int]) -> None:
     w = World(*setup)
-    assert w.a.new_pool(PERSIST) == 0
+    assert w.a.new_own_pool(PERSIST) == 0
     assert w.a.gen(PUT, 0, 1, index=0, cmfn=1) == 1
     assert w.a.gen(PUT, 0, 1, index=1, cmfn=1) == 1
     assert w.ts.ctrl(SAVE_BEGIN, 1, arg1=1) == 1
@@ -470,7 +418,7 @@ def test_save_pages_reverse_gives_the_same_pages_in_another_order(setup: tuple[s
     default, chosen = both(setup, "save-pages-reverse")
     pages = [(7, 0), (7, 3), (2, 1), (9, 9)]
     for w in (default, chosen):
-        assert w.a.new_pool(PERSIST) == 0
+        assert w.a.new_own_pool(PERSIST) == 0
         for oid, index in pages:
             assert w.a.gen(PUT, 0, oid, index=index, cmfn=1) == 1
     for _ in range(2):  # each save reports every page once, then -1
@@ -484,7 +432,7 @@ def test_save_pages_reverse_gives_the_same_pages_in_another_order(setup: tuple[s
 def _evicting(setup: tuple[str, int], choice: str) -> World:
     """Capacity 3: a shared ephemeral pool (gets keep the page) holding indexes 0, 1, 2 of object 1."""
     w = World(*setup, frozenset({choice} - {""}), capacity=3)
-    assert w.a.new_pool(SHARED, SHARED_UUID) == 0
+    assert w.a.new_own_pool(SHARED, SHARED_UUID) == 0
     for index in range(3):
         assert w.a.gen(PUT, 0, 1, index=index, cmfn=1) == 1
     return w
@@ -508,8 +456,8 @@ def test_eviction_policy_picks_the_victim(setup: tuple[str, int], choice: str, e
 @pytest.mark.parametrize("choice", ["", "evict-mru", "evict-fifo", "flush-evicts-newest"])
 def test_nothing_is_evicted_below_capacity(setup: tuple[str, int], choice: str) -> None:
     w = World(*setup, frozenset({choice} - {""}), capacity=4)
-    assert w.a.new_pool(SHARED, SHARED_UUID) == 0
-    assert w.a.new_pool(PERSIST) == 1
+    assert w.a.new_own_pool(SHARED, SHARED_UUID) == 0
+    assert w.a.new_own_pool(PERSIST) == 1
     for index in range(3):
         assert w.a.gen(PUT, 0, 1, index=index, cmfn=1) == 1
     assert w.a.gen(PUT, 1, 1, index=0, cmfn=1) == 1  # 4 of 4: full

@@ -18,6 +18,7 @@ from ..models.abi import (
     MAX_GLOBAL_SHARED_POOLS,
     MAX_POOLS_PER_DOMAIN,
     PAGE_SIZE,
+    U64_ALL_ONES,
     Cmd,
     PoolFlag,
     Subop,
@@ -36,6 +37,7 @@ FILL_UUID = 0xF111  # the uuids fill_shared asks for: (FILL_UUID, 0..16)
 SAVE_PROBE_INDEX = 7  # the index of the page a client puts right after its SAVE_BEGIN
 RECYCLE_INDEX = 9  # the index write_after_flush writes
 SAVE_BUF = 2 * PAGE_SIZE
+ALL_ONES_UUID = (U64_ALL_ONES, U64_ALL_ONES)
 CONTROL_SUBOPS = (Subop.FREEZE, Subop.THAW, Subop.DESTROY, Subop.SET_WEIGHT, Subop.SET_CAP, Subop.SET_COMPRESS,
                   Subop.FLUSH, Subop.QUERY_FREEABLE_MB, Subop.LIST, 9, 31, 99)
 SAVE_QUERIES = (Subop.SAVE_GET_VERSION, Subop.SAVE_GET_MAXPOOLS, Subop.SAVE_GET_CLIENT_WEIGHT,
@@ -133,7 +135,8 @@ def machines(cell: Cell, factory: BackendFactory) -> tuple[type[CellMachine], ty
               data=S.PAGES)
         @logged
         def share(self, a: int, b: int, pick: int, oid: tuple[int, ...], index: int, data: bytes) -> object:
-            """A put through one user's slot of a shared pool, then a get through another user's slot of it."""
+            """A put through one user's slot of a shared pool, a get through another user's slot of it, and
+            one through the first again: a shared pool's get is never exclusive."""
             state = self.host.model.state
             ca, cb = state.clients.get(a), state.clients.get(b)
             pairs = [] if ca is None or cb is None else [
@@ -144,6 +147,7 @@ def machines(cell: Cell, factory: BackendFactory) -> tuple[type[CellMachine], ty
             sa, sb = pairs[pick % len(pairs)]
             handle = self._put((a, sa), oid, index, data, 0, Cmd.PUT_PAGE)
             self.call(b, codec.TmemOp(Cmd.GET_PAGE, sb, codec.Gen(oid, index, 0, 0, 0, 1)))
+            self.call(a, codec.TmemOp(Cmd.GET_PAGE, sa, codec.Gen(oid, index, 0, 0, 0, 2)))
             return multiple(handle, (b, sb, oid, index))
 
         @rule(handle=handles, whole_object=st.booleans())
@@ -200,6 +204,15 @@ def machines(cell: Cell, factory: BackendFactory) -> tuple[type[CellMachine], ty
             """A dup put (or a put after a flush or eviction) to a handle used before."""
             dom, pid, oid, index = handle
             return self._put((dom, pid), oid, index, data, cmfn, Cmd.PUT_PAGE)
+
+        @rule(handle=handles, whole_object=st.booleans())
+        @logged
+        def flush_then_get(self, handle: tuple, whole_object: bool) -> None:
+            """A flush, then a get of the handle it removed: a miss."""
+            dom, pid, oid, index = handle
+            cmd = Cmd.FLUSH_OBJECT if whole_object else Cmd.FLUSH_PAGE
+            self.call(dom, codec.TmemOp(cmd, pid, codec.Gen(oid, index, 0, 0, 0, 0)))
+            self.call(dom, codec.TmemOp(Cmd.GET_PAGE, pid, codec.Gen(oid, index, 0, 0, 0, 1)))
 
         @rule(handle=handles, cmfn=st.integers(0, PAGES_PER_DOMAIN - 1))
         @logged
@@ -285,9 +298,24 @@ def machines(cell: Cell, factory: BackendFactory) -> tuple[type[CellMachine], ty
         @rule(dom=doms, uuid=S.SHARED_UUIDS, flags=S.invalid_flags(v).map(lambda f: f | PoolFlag.SHARED))
         @logged
         def join_with_bad_flags(self, dom: int, uuid: tuple[int, int], flags: int) -> None:
-            """Flags the checks refuse: no new shared pool, and no join of an existing one (POOL-007's order)."""
-            self.call(dom, codec.TmemOp(Cmd.NEW_POOL, 0, codec.Creat((FILL_UUID, 0xBAD), flags, 0)))
+            """Flags the checks refuse: no new private pool, and no join of a shared one (POOL-007's order)."""
+            self.call(dom, codec.TmemOp(Cmd.NEW_POOL, 0, codec.Creat((0, 0), flags & ~PoolFlag.SHARED, 0)))
             self.call(dom, codec.TmemOp(Cmd.NEW_POOL, 0, codec.Creat(uuid, flags, 0)))
+
+        @rule(a=doms, b=doms, persist=st.booleans(), oid=object_ids, index=S.INDICES, data=S.PAGES)
+        @logged
+        def private_by_uuid(self, a: int, b: int, persist: bool, oid: tuple[int, ...], index: int,
+                            data: bytes) -> None:
+            """SHARED with the all-ones uuid makes a private pool: b never sees what a put in its own."""
+            flags = pool_flags(persist=persist, shared=True, spec=v.spec)
+            mine = self.call(a, codec.TmemOp(Cmd.NEW_POOL, 0, codec.Creat(ALL_ONES_UUID, flags, 0)))
+            theirs = self.call(b, codec.TmemOp(Cmd.NEW_POOL, 0, codec.Creat(ALL_ONES_UUID, flags, 0)))
+            if mine >= 0 and theirs >= 0:
+                self._put((a, mine), oid, index, data, 0, Cmd.PUT_PAGE)
+                self.call(b, codec.TmemOp(Cmd.GET_PAGE, theirs, codec.Gen(oid, index, 0, 0, 0, 1)))
+            for dom, slot in ((a, mine), (b, theirs)):
+                if slot >= 0:
+                    self.call(dom, codec.TmemOp(Cmd.DESTROY_POOL, slot, codec.Gen((0,) * words)))
 
         @precondition(lambda self: words > 1)
         @rule(pool=pools, low=st.integers(0, 3), index=S.INDICES, data=S.PAGES)
@@ -311,6 +339,19 @@ def machines(cell: Cell, factory: BackendFactory) -> tuple[type[CellMachine], ty
         @logged
         def freeze_thaw(self, subop: int, cli: int) -> None:
             self.ctrl(subop, cli)
+
+        @rule(handle=handles, whole_object=st.booleans())
+        @logged
+        def frozen_flush(self, handle: tuple, whole_object: bool) -> None:
+            """FREEZE the handle's client, put a page (refused: it is frozen), flush the handle (done, yet
+            -EFROZEN), THAW, get it (a miss)."""
+            dom, pid, oid, index = handle
+            cmd = Cmd.FLUSH_OBJECT if whole_object else Cmd.FLUSH_PAGE
+            self.ctrl(Subop.FREEZE, dom)
+            self.call(dom, codec.TmemOp(Cmd.NEW_PAGE, pid, codec.Gen(oid, SAVE_PROBE_INDEX, 0, 0, 0, 0)))
+            self.call(dom, codec.TmemOp(cmd, pid, codec.Gen(oid, index, 0, 0, 0, 0)))
+            self.ctrl(Subop.THAW, dom)
+            self.call(dom, codec.TmemOp(Cmd.GET_PAGE, pid, codec.Gen(oid, index, 0, 0, 0, 1)))
 
         @rule(subop=st.sampled_from(CONTROL_SUBOPS), cli=targets, arg1=st.one_of(st.integers(0, 3),
                                                                                  st.just(2**32 - 1)))
@@ -439,6 +480,16 @@ def machines(cell: Cell, factory: BackendFactory) -> tuple[type[CellMachine], ty
         @logged
         def restore_new(self, cli: int, slot: int, flags: int, uuid: tuple[int, int]) -> object:
             ret = self.call(0, codec.TmemOp(Cmd.RESTORE_NEW, slot, codec.Creat(uuid, flags, cli)))
+            return multiple((cli, ret)) if ret >= 0 else multiple()
+
+        @rule(target=pools, cli=st.sampled_from(RESTORED), slot=st.integers(1, MAX_POOLS_PER_DOMAIN - 1),
+              persist=st.booleans())
+        @logged
+        def restore_into_slot(self, cli: int, slot: int, persist: bool) -> object:
+            """RESTORE_BEGIN, then RESTORE_NEW into a slot above the lowest free one: the pool is made there."""
+            self.ctrl(Subop.RESTORE_BEGIN, cli)
+            ret = self.call(0, codec.TmemOp(Cmd.RESTORE_NEW, slot, codec.Creat(
+                (0, 0), pool_flags(persist=persist, spec=v.spec), cli)))
             return multiple((cli, ret)) if ret >= 0 else multiple()
 
         @rule(cli=st.sampled_from(RESTORED + (1, CLI_ID_NULL)), data=S.PAGES, flush=st.booleans(),

@@ -15,7 +15,8 @@ from hypothesis.stateful import initialize, rule
 from .. import strategies as S
 from ..backend import BackendFactory
 from ..checked import PAGE_RULES, CheckedHost, violation
-from ..models.abi import Subop
+from ..models import codec
+from ..models.abi import U64_ALL_ONES, Cmd, Subop
 from ..models.errors import StreamError
 from ..models.guests import GuestKernel
 from ..models.matrix import Cell
@@ -27,6 +28,10 @@ GUEST, BYSTANDER = 1, 2
 #: The source still runs the guest after a save: its puts must work again (TMEM-MIG-003).
 SOURCE_THAWED = {"TMEM-SAVE-009": "TMEM-MIG-003"}
 BYSTANDER_PAGES = 2
+#: What a guest that has nothing swapped out swaps out first at its destination (an offset no rule draws).
+RESUME_PAGE = (0, 41, bytes([0x5A]) * 4096)
+#: The handle of the page the guest tries to put while SAVE_BEGIN has it frozen (no guest uses it).
+PROBE_OID, PROBE_INDEX = (U64_ALL_ONES,) * 3, 0xFFFF_FFF0
 
 
 def build(cell: Cell, factory: BackendFactory, dest_factory: BackendFactory | None = None) -> type[CellMachine]:
@@ -117,7 +122,17 @@ def build(cell: Cell, factory: BackendFactory, dest_factory: BackendFactory | No
                     else:
                         self.guest.swap_out(swap_type, offset, page)
                         self.swapped[(swap_type, offset)] = page
-            return Toolstack(self.here, self.here.version).save(GUEST, live, guest_runs_on)
+            return Toolstack(self.here, self.here.version).save(GUEST, live, guest_runs_on, self.probe_frozen)
+
+        def probe_frozen(self) -> None:
+            """Right after SAVE_BEGIN the guest puts a page it never asks for again: SAVE_BEGIN froze it."""
+            client = self.here.model.state.clients.get(GUEST)
+            if client is None or not client.used_slots():
+                return
+            op = codec.TmemOp(Cmd.NEW_PAGE, client.used_slots()[0],
+                              codec.Gen(PROBE_OID[:src_v.oid_words], PROBE_INDEX, 0, 0, 0, 0))
+            self.here.hypercall(GUEST, cell.word_size, codec.pack(op, self.here.version, cell.word_size),
+                                self.guest.memory)
 
         @rule(live=st.booleans(), churn=st.lists(st.tuples(S.SWAP_TYPES, st.integers(0, 40), S.PAGES),
                                                  max_size=3))
@@ -140,6 +155,10 @@ def build(cell: Cell, factory: BackendFactory, dest_factory: BackendFactory | No
                 self.host = self.here
                 self.moves += 1
                 self.check_guest("TMEM-MIG-001", "after the move")
+                if not self.swapped:  # the guest runs on at the destination: its first hypercall there
+                    with self.checked(self.guest).promised({r: "TMEM-MIG-001" for r in PAGE_RULES}):
+                        self.guest.swap_out(*RESUME_PAGE)
+                    self.swapped[RESUME_PAGE[:2]] = RESUME_PAGE[2]
             else:
                 if refused is None:
                     raise violation("TMEM-MIG-002", f"restore on a {self.there.version.name} host of a stream "
@@ -171,8 +190,7 @@ def build(cell: Cell, factory: BackendFactory, dest_factory: BackendFactory | No
             if restored:
                 # A flip the format cannot see (in page data, say): the model checked every call; undo.
                 self.there.destroy_domain(GUEST)
-            else:
-                self.destination_has_no_client("a corrupt stream")
+            self.destination_has_no_client("a corrupt stream" if not restored else "a corrupt stream undone")
             self.check_guest("TMEM-MIG-003", "on the source after a corrupt stream")
             self.check_bystander()
             self.step_done()

@@ -140,12 +140,28 @@ def build(cell: Cell, factory: BackendFactory) -> type[CellMachine]:
                     g.cleancache_invalidate_page(fs, key, index)
             self.step_done()
 
+        @rule(fs=S.FILESYSTEMS, index=st.integers(0, 3), data=S.PAGES)
+        @logged
+        @under(clean)
+        def cleancache_above_4g(self, fs: str, index: int, data: bytes) -> None:
+            """Two inodes that differ only above bit 31 hold different pages; each gets its own back."""
+            low, high = ((n,) + (0,) * (native_words - 1) for n in (1, 1 << 32 | 1))
+            self.guest.cleancache_put(fs, low, index, data)
+            self.guest.cleancache_put(fs, high, index, data[::-1] if data[::-1] != data else bytes(4096))
+            self.guest.cleancache_get(fs, low, index)
+            self.guest.cleancache_get(fs, high, index)
+            self.step_done()
+
         @rule(fs=st.sampled_from(["root", "home"]))
         @logged
         @under(clean)
         def remount(self, fs: str) -> None:
+            """The filesystem goes and comes back: none of the pages it cached may show in the new pool."""
+            cached = sorted(k for k in self.guest.cleancache if k[0] == fs)[:2]
             self.guest.cleancache_invalidate_fs(fs)
             self.guest.cleancache_init_fs(fs)
+            for _, key, index in cached:
+                self.guest.cleancache_get(fs, key, index)
             self.step_done()
 
         # ------------------------------------------------------------ the cell's outcome

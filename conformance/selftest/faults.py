@@ -258,6 +258,17 @@ class AcceptsAnyVersion(Broken):
         return op
 
 
+class AcceptsOlderVersions(Broken):
+    """NEW_POOL takes any spec version up to its own, as if a newer host served older guests: a v1 host
+    hands a v0 guest pools it then reads with the v1 layout."""
+
+    def rewrite(self, domid: int, op: codec.TmemOp) -> codec.TmemOp:
+        c = op.u
+        if _creat(op) and isinstance(c, codec.Creat) and flags_spec(c.flags) < self.v.spec:
+            return codec.with_fields(op, flags=(c.flags & ~(0xFF << 24)) | self.v.spec << 24)
+        return op
+
+
 class VersionGateInverted(Broken):
     """A v1 host built with the v0 spec constant in tmem.c: it accepts spec-0 pools and refuses its own."""
 
@@ -684,6 +695,25 @@ class DomainDestroyKeepsClient(Broken):
             self.call(domid, codec.TmemOp(Cmd.DESTROY_POOL, slot, codec.Gen()), bytearray(PAGE_SIZE))
 
 
+class RestoreAbortKeepsClient(Broken):
+    """A client RESTORE_BEGIN made waits on a list of restores in progress until its domain's first hypercall;
+    destroying the domain before that (a refused stream's restore) misses it and leaves the client."""
+
+    def hypercall(self, domid: int, word_size: int, op: bytes, memory: bytearray) -> int:
+        pending: set[int] = self.state.setdefault("pending", set())
+        if domid != 0:
+            pending.discard(domid)
+        decoded = self.decode(word_size, op)
+        ret = super().hypercall(domid, word_size, op, memory)
+        if decoded is not None and _ctrl(decoded, Subop.RESTORE_BEGIN) and ret == 1:
+            pending.add(_cli(decoded))
+        return ret
+
+    def destroy_domain(self, domid: int) -> None:
+        if domid not in self.state.get("pending", ()):
+            super().destroy_domain(domid)
+
+
 # ---------------------------------------------------------------------------------------------- shared pools
 
 
@@ -694,6 +724,18 @@ class SharedPoolsNotShared(Broken):
         if _creat(op):
             assert isinstance(op.u, codec.Creat)
             return codec.with_fields(op, flags=op.u.flags & ~PoolFlag.SHARED)
+        return op
+
+
+class AllOnesUuidShared(Broken):
+    """NEW_POOL with SHARED and the all-ones uuid makes (or joins) a global shared pool of that uuid, where it
+    must make a private pool: every client asking so sees the others' pages."""
+
+    def rewrite(self, domid: int, op: codec.TmemOp) -> codec.TmemOp:
+        c = op.u
+        if _creat(op) and isinstance(c, codec.Creat) and c.flags & PoolFlag.SHARED \
+                and tuple(c.uuid) == ALL_ONES_UUID:
+            return codec.with_fields(op, uuid=(U64_ALL_ONES - 1, U64_ALL_ONES))
         return op
 
 
@@ -976,6 +1018,18 @@ class NextInvEndIsMinusOne(Broken):
         return -1 if _ctrl(op, Subop.SAVE_GET_NEXT_INV) and ret == 0 else ret
 
 
+class SaveMovesPages(Broken):
+    """SAVE_GET_NEXT_PAGE moves the page into the stream instead of copying it: the source loses it."""
+
+    def result(self, domid: int, op: codec.TmemOp, ret: int, memory: bytearray) -> int:
+        if _ctrl(op, Subop.SAVE_GET_NEXT_PAGE) and ret > 0:
+            assert isinstance(op.u, codec.Ctrl)
+            size = layout(self.v, self.word_size).handle.size
+            h = codec.unpack_handle(memory[op.u.buf:op.u.buf + size], self.v, self.word_size)
+            self.call(_cli(op), codec.TmemOp(Cmd.FLUSH_PAGE, h.pool_id, codec.Gen(tuple(h.oid), h.index)))
+        return ret
+
+
 class SaveEndDoesNotThaw(Broken):
     """SAVE_END ends live migration but leaves the client frozen (frozen is not reset to was_frozen)."""
 
@@ -1140,7 +1194,10 @@ _FAULTS = (
     # --- pool creation and the version gate
     _fault("accepts-any-version", AcceptsAnyVersion, "pair:v0:64:v1,pair:v1+shim:64:v0",
            ("TMEM-POOL-001", "TMEM-PAIR-002"), "version negotiation"),
-    _fault("version-gate-inverted", VersionGateInverted, V1, ("TMEM-PAIR-001", "TMEM-POOL-005"), "version negotiation"),
+    _fault("accepts-older-versions", AcceptsOlderVersions, "pair:v0:64:v1/pairing,pair:v0:32:v1/pairing",
+           ("TMEM-PAIR-002",), "version negotiation"),
+    _fault("version-gate-inverted", VersionGateInverted, V1 + "/pairing", ("TMEM-PAIR-001", "TMEM-POOL-005"),
+           "version negotiation"),
     _fault("sticky-version-refusal", StickyVersionRefusal, V1_HOST,
            ("TMEM-PAIR-003", "TMEM-POOL-005"), "version negotiation"),
     _fault("ignores-page-size-field", IgnoresPageSizeField, V0, ("TMEM-POOL-002",), "version negotiation"),
@@ -1172,13 +1229,14 @@ _FAULTS = (
            ("TMEM-EPH-001", "TMEM-PUT-001"), "ephemeral/persistent semantics"),
     _fault("ephemeral-purge-every-6th-call", EphemeralPurgeEveryNthCall, V1_HOST_32,
            ("TMEM-EPH-001",), "ephemeral/persistent semantics"),
-    _fault("persistent-pages-evicted", PersistentPagesEvicted, V0, ("TMEM-PUT-006", "TMEM-GUEST-001"), "capacity"),
+    _fault("persistent-pages-evicted", PersistentPagesEvicted, V0 + "/pairing", ("TMEM-PUT-006", "TMEM-GUEST-001"),
+           "capacity"),
     # --- flushes
     _fault("flush-page-forgets", FlushPageForgets, V0, ("TMEM-FLUSH-001",), "flush semantics"),
     _fault("frozen-flush-returns-1", FrozenFlushReturnsOne, V0, ("TMEM-FLUSH-003",), "flush semantics"),
     # --- destruction
     _fault("destroy-pool-no-op", DestroyPoolNoOp, V1_HOST, ("TMEM-DESTROY-001", "TMEM-POOL-005"), "pool destruction"),
-    _fault("destroyed-pool-reused", DestroyedPoolReused, V0,
+    _fault("destroyed-pool-reused", DestroyedPoolReused, V0 + "/pairing",
            ("TMEM-DESTROY-001", "TMEM-GUEST-002"), "pool destruction"),
     _fault("destroy-free-slot-returns-1", DestroyFreeSlotReturnsOne, V1_HOST,
            ("TMEM-DESTROY-001",), "pool destruction"),
@@ -1187,8 +1245,11 @@ _FAULTS = (
     _fault("domain-destroy-ignored", DomainDestroyIgnored, V1_HOST, ("TMEM-DESTROY-003",), "pool destruction"),
     _fault("domain-destroy-keeps-client", DomainDestroyKeepsClient, V1_HOST_32,
            ("TMEM-DESTROY-003", "TMEM-STREAM-003"), "pool destruction"),
+    _fault("restore-abort-keeps-client", RestoreAbortKeepsClient, "mig:v1:v1:64/migration",
+           ("TMEM-STREAM-003", "TMEM-DESTROY-003"), "save/restore stream"),
     # --- shared pools and authorisation
     _fault("shared-pools-not-shared", SharedPoolsNotShared, V0, ("TMEM-SHARED-001", "TMEM-SHARED-002"), "shared pools"),
+    _fault("all-ones-uuid-shared", AllOnesUuidShared, V1_32, ("TMEM-SHARED-001",), "shared pools"),
     _fault("shared-join-keyed-by-persist", SharedJoinKeyedByPersist, V0, ("TMEM-SHARED-002", "TMEM-SHARED-004"),
            "shared pools"),
     _fault("nonowner-leave-takes-objects", NonOwnerLeaveTakesObjects, V1,
@@ -1225,7 +1286,9 @@ _FAULTS = (
            ("TMEM-STREAM-001", "TMEM-SAVE-007"), "save/restore stream"),
     _fault("save-handle-v0-layout", SaveHandleV0Layout, MIG_V1_TO_V0, ("TMEM-LAYOUT-001", "TMEM-SAVE-007"), "layouts"),
     _fault("next-inv-end-is-minus-1", NextInvEndIsMinusOne, V1, ("TMEM-SAVE-008",), "save/restore stream"),
-    _fault("save-end-does-not-thaw", SaveEndDoesNotThaw, MIG_V0,
+    _fault("save-moves-pages", SaveMovesPages, "mig:v0:v1:64/migration,mig:v1:v0:64/migration",
+           ("TMEM-MIG-003",), "save/restore stream"),
+    _fault("save-end-does-not-thaw", SaveEndDoesNotThaw, V0 + "/control",
            ("TMEM-SAVE-009", "TMEM-MIG-003"), "save/restore stream"),
     # --- restore
     _fault("restore-begin-over-existing", RestoreBeginOverExisting, V1_HOST, ("TMEM-RESTORE-001",), "restore"),
@@ -1234,7 +1297,7 @@ _FAULTS = (
     _fault("restore-put-index-from-arg1", RestorePutIndexFromArg1, MIG_V0,
            ("TMEM-RESTORE-003", "TMEM-MIG-001"), "restore"),
     # --- object ids and layouts
-    _fault("oid-low-32-bits", OidLow32Bits, "pair:v1+shim:64:v0", ("TMEM-PAIR-004",), "object ids"),
+    _fault("oid-low-32-bits", OidLow32Bits, "pair:v1+shim:64:v0/pairing", ("TMEM-PAIR-004",), "object ids"),
     _fault("slots-never-run-out", SlotsNeverRunOut, V1, ("TMEM-POOL-006",), "errors on bad input"),
     _fault("shared-pools-unbounded", SharedPoolsUnbounded, V1, ("TMEM-SHARED-003",), "shared pools"),
     _fault("truncates-oids", TruncatesOids, V1_HOST, ("TMEM-GET-002", "TMEM-FLUSH-002"), "object ids"),
