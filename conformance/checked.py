@@ -95,6 +95,8 @@ class StepLog:
         """The pages of this caller's memory that changed since its last recorded call (base64)."""
         old = self._seen.get((host, domid), b"")
         self._seen[(host, domid)] = memory
+        if old == memory:
+            return {}
         out = {}
         for i in range(0, len(memory), PAGE_SIZE):
             page = memory[i:i + PAGE_SIZE]

@@ -42,6 +42,9 @@ _EXIT_SENT, _EXIT_UNSENDABLE = 0, 3
 _TRAIL_FD: int | None = None
 #: Most steps kept for one example (a crash report shows the last of them).
 TRAIL_LINES = 2000
+#: How often the parent empties the step pipe, and how much the pipe holds meanwhile.
+TRAIL_TICK = 0.02
+TRAIL_PIPE_BYTES = 1 << 20
 
 
 def tracing() -> bool:
@@ -240,7 +243,8 @@ def _collect(pid: int, r: int, steps: _Trail, timeout: float) -> IsolatedResult:
         pass
     chunks: list[bytes] = []
     deadline = time.monotonic() + timeout
-    watched = [r] + ([steps.fd] if steps.fd is not None else [])
+    if steps.fd is not None:
+        _widen_pipe(steps.fd)
     try:
         while True:
             left = deadline - time.monotonic()
@@ -249,11 +253,9 @@ def _collect(pid: int, r: int, steps: _Trail, timeout: float) -> IsolatedResult:
                 os.waitpid(pid, 0)
                 steps.drain()
                 return IsolatedResult("hang", timeout=timeout, pid=pid, trail=tuple(steps.lines))
-            ready, _, _ = select.select([f for f in watched if f is not None], [], [], left)
-            if steps.fd is not None and steps.fd in ready:
-                steps.drain()
-                if steps.fd is None:
-                    watched = [r]
+            # The trail is read on a tick, not per line: waking for every step would cost the child's core.
+            ready, _, _ = select.select([r], [], [], min(left, TRAIL_TICK) if steps.fd is not None else left)
+            steps.drain()
             if r not in ready:
                 continue
             chunk = os.read(r, 1 << 16)
@@ -282,6 +284,15 @@ def _collect(pid: int, r: int, steps: _Trail, timeout: float) -> IsolatedResult:
     if kind == "ok":
         return IsolatedResult("ok", value=obj, pid=pid)
     return IsolatedResult("raised", exception=obj, pid=pid)
+
+
+def _widen_pipe(fd: int) -> None:
+    """Let the step pipe hold a tick's worth of steps and more (Linux; elsewhere the default size)."""
+    try:
+        import fcntl
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), TRAIL_PIPE_BYTES)
+    except (OSError, ImportError):
+        pass
 
 
 def _kill_group(pid: int) -> None:

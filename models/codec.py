@@ -116,6 +116,22 @@ def pack(op: TmemOp, v: str | int | AbiVersion, word_size: int) -> bytes:
         raise LayoutError(f"command {op.cmd} uses union member {member!r}, "
                           f"not {type(op.u).__name__.lower()!r}")
     buf = bytearray(lay.size)
+    whole, names = _compiled(lay.version, word_size, member)
+    values: list[object] = [op.cmd, op.pool_id]
+    for name, count, as_tuple in names:
+        value = getattr(op.u, name)
+        if as_tuple and isinstance(value, tuple) and len(value) in (count, 0):
+            values += value or (0,) * count
+        elif not as_tuple:
+            values.append(value)
+        else:
+            break  # an id of another width: the field-by-field path names it
+    else:
+        try:
+            whole.pack_into(buf, 0, *values)
+            return bytes(buf)
+        except _struct.error:
+            pass  # a value out of its field's range: the field-by-field path names it
     _put(buf, lay.op.field("cmd"), op.cmd, lay)
     _put(buf, lay.op.field("pool_id"), op.pool_id, lay)
     for f in lay.member_fields(member):
@@ -162,9 +178,31 @@ def _compiled(v: AbiVersion, word_size: int, member: str) -> tuple[_struct.Struc
     return _struct.Struct(fmt), names
 
 
+@cache
+def _compiled_handle(v: AbiVersion, word_size: int) -> _struct.Struct:
+    """One struct.Struct for pool_id, index and oid of struct tmem_handle, in that order."""
+    lay = layout(v, word_size)
+    fields = sorted(lay.handle.fields, key=lambda f: f.offset)
+    assert [f.name for f in fields] == ["pool_id", "index", "oid"], fields
+    fmt, pos = "<", 0
+    for f in fields:
+        if f.offset > pos:
+            fmt += f"{f.offset - pos}x"
+        fmt += _FORMATS[(f.ctype.size, f.ctype.signed)][1] * f.count
+        pos = f.offset + f.ctype.size * f.count
+    return _struct.Struct(fmt)
+
+
 def pack_handle(h: TmemHandle, v: str | int | AbiVersion, word_size: int = 64) -> bytes:
     lay = layout(v, word_size)
     buf = bytearray(lay.handle.size)
+    whole = _compiled_handle(lay.version, word_size)
+    if isinstance(h.oid, tuple) and len(h.oid) == lay.version.oid_words:
+        try:
+            whole.pack_into(buf, 0, h.pool_id, h.index, *h.oid)
+            return bytes(buf)
+        except _struct.error:
+            pass  # out of range: the field-by-field path names the field
     for f in lay.handle.fields:
         _put(buf, f, getattr(h, f.name), lay)
     return bytes(buf)

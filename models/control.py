@@ -216,11 +216,12 @@ def _next_page(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memo
     for row in VERSIONS.values():  # a handle in another version's layout
         if row.name != host.version.name and layout(row, 64).handle.size <= hsize + PAGE_SIZE:
             result.diagnoses.append(("TMEM-LAYOUT-001", f"the handle is in the {row.name} layout",
-                                     _reports(row, c.buf, layout(row, 64).handle.size, pool_id, pool, left,
-                                              None)))
+                                     lambda row=row: _reports(row, c.buf, layout(row, 64).handle.size, pool_id,
+                                                              pool, left, None)))
     result.diagnoses.append(("TMEM-STREAM-001", "the page is right but its handle is not, so the stream would "
                              "carry it under another pool, object or index",
-                             _reports(host.version, c.buf, hsize, pool_id, pool, left, None, handle_known=False)))
+                             lambda: _reports(host.version, c.buf, hsize, pool_id, pool, left, None,
+                                              handle_known=False)))
     return result
 
 

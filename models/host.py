@@ -38,7 +38,7 @@ from .errors import LayoutError, ModelError, Violation
 from .host_state import Client, HostState, Key, Oid, Page, Pool
 from .layouts import layout
 from .outcomes import ANY_NEGATIVE, Outcome, Outcomes
-from .pages import Stored, consistent, put_source, read_writes, window_ok
+from .pages import ORIGIN, Stored, consistent, put_source, read_writes, window_ok
 from .versions import AbiVersion, version
 
 PRIVILEGED = frozenset({Cmd.CONTROL, Cmd.AUTH, Cmd.RESTORE_NEW})
@@ -449,9 +449,10 @@ class ReferenceHost:
             result.probe = (neg(Errno.EEMPTY), probe, {1: "TMEM-GET-002"},
                             f"the pool still holds oid {lost[0]} index {lost[1]}: a miss reported as empty")
         if page is not None and page.replaced and 0 <= g.cmfn < len(memory) // PAGE_SIZE:
-            result.diagnoses.append(("TMEM-PUT-002", "the data a dup put replaced", [
-                Outcome.ret(1, "TMEM-PUT-002", "the old data", writes=read_writes(c, cmd, g))
-                for c in page.replaced]))
+            # PUT_PAGE's replacement breaks the dup-put rule; WRITE's and NEW_PAGE's, their own.
+            stale = "TMEM-PUT-002" if page.origin == ORIGIN[Cmd.PUT_PAGE] else page.origin
+            result.diagnoses.append((stale, "the data a dup put replaced", [
+                Outcome.ret(1, stale, "the old data", writes=read_writes(c, cmd, g)) for c in page.replaced]))
         return result
 
     def _hits(self, client: Client, slot: int, pool: Pool, key: Key, page: Page, cmd: int, g: codec.Gen,

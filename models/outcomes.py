@@ -124,7 +124,7 @@ class Outcomes:
     by_ret: dict[int, str] = field(default_factory=dict)
     #: outcomes a specific fault would give, each with the rule to name and why, tried only once the
     #: observation is refused (e.g. a handle written in the other version's layout: TMEM-LAYOUT-001)
-    diagnoses: list[tuple[str, str, list[Outcome]]] = field(default_factory=list)
+    diagnoses: list[tuple[str, str, list[Outcome] | Callable[[], list[Outcome]]]] = field(default_factory=list)
     #: for a refused observation returning `ret`: (ret, op, {probe's return value: rule}, why), see
     #: errors.Violation.probe
     probe: tuple[int, object, dict[int, str], str] | None = None
@@ -144,7 +144,8 @@ class Outcomes:
         except Violation as v:
             if self.probe is not None and self.probe[0] == ret:
                 v.probe = self.probe[1:]
-            for rule, why, options in self.diagnoses:
+            for rule, why, given in self.diagnoses:
+                options = given() if callable(given) else given  # built only once an observation is refused
                 if any(o.admits(ret) and o.memory_mismatch(before, after) is None for o in options):
                     diagnosed = Violation(rule, self.what, v.expected, f"{v.observed}: {why}")
                     diagnosed.diagnosed = True

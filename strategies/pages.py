@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from hypothesis import strategies as st
 
 from ..models.abi import PAGE_SIZE
 
 
+@cache
 def _fill(b: int) -> bytes:
     return bytes([b]) * PAGE_SIZE
 
 
+@cache
 def _pattern(seed: int) -> bytes:
     return bytes((seed * 31 + i * 7) & 0xFF for i in range(PAGE_SIZE))
 
