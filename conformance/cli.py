@@ -118,13 +118,23 @@ def _selftest(sub: argparse._SubParsersAction) -> None:
     register(sub)
 
 
+def _scaffold(sub: argparse._SubParsersAction) -> None:
+    from .scaffold import register
+    register(sub)
+
+
 #: Commands defined in their own modules.
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_certify, _reports, _selftest]
+_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_certify, _reports, _selftest, _scaffold]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    trailing = getattr(args, "trailing_positionals", None)  # positionals that may follow the options
+    if extra and trailing and not any(e.startswith("-") for e in extra):
+        setattr(args, trailing, getattr(args, trailing) + extra)
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
