@@ -148,6 +148,82 @@ def certification_rates(candidates: Mapping[str, Factory], case_id: str = RATE_C
     return rows
 
 
+def cell_seconds(factory: Factory, pattern: str | None = None) -> list[dict[str, Any]]:
+    """Certification seconds of every case of the selected cells, in this process (no fork, no peers)."""
+    from hypothesis import settings
+    from hypothesis.stateful import run_state_machine_as_test
+
+    from . import profiles  # noqa: F401  (registers the profiles)
+    from .cases import cases_for
+
+    rows: list[dict[str, Any]] = []
+    for case in cases_for(pattern):
+        machine = case.build(factory)  # type: ignore[arg-type]
+        start = time.perf_counter()
+        run_state_machine_as_test(machine, settings=settings(settings.get_profile("ci")))
+        rows.append({"cell": case.cell.id, "machine": case.label, "seconds": time.perf_counter() - start,
+                     "steps": machine.steps, "examples": machine.examples})
+    return rows
+
+
+def render_cells(rows: list[dict[str, Any]]) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="certification seconds per cell, ci profile, in one process")
+    for col in ("cell", "machines", "hypercall steps", "seconds"):
+        table.add_column(col, justify="left" if col in ("cell", "machines") else "right")
+    for cell, cases in _by_cell(rows).items():
+        table.add_row(cell, ", ".join(c["machine"] for c in cases), str(sum(c["steps"] for c in cases)),
+                      f"{sum(c['seconds'] for c in cases):.2f}")
+    out = io.StringIO()
+    Console(file=out, width=110, highlight=False).print(table)
+    return out.getvalue()
+
+
+def _by_cell(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault(r["cell"], []).append(r)
+    return out
+
+
+def plot(doc: dict[str, Any], path: str) -> None:
+    """Two panels: cost per op in memcpys by candidate; certification seconds per cell."""
+    try:
+        import matplotlib
+    except ImportError as e:
+        from .models.errors import UsageError
+        raise UsageError("bench --plot needs matplotlib: pip install 'tmem-conformance[plot]'") from e
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ops = [r for r in doc["ops"] if r["candidate"] != "(baseline)"]
+    names = list(dict.fromkeys(r["candidate"] for r in ops))
+    kinds = list(dict.fromkeys(r["op"] for r in ops))
+    cells = _by_cell(doc.get("cells", []))
+    fig, axes = plt.subplots(1, 2 if cells else 1, figsize=(13 if cells else 7, 4.5), squeeze=False)
+    ax = axes[0][0]
+    width = 0.8 / max(1, len(names))
+    for i, name in enumerate(names):
+        cost = {r["op"]: r["memcpys"] for r in ops if r["candidate"] == name}
+        ax.bar([k + i * width for k in range(len(kinds))], [cost.get(k, 0.0) for k in kinds], width, label=name)
+    ax.set_xticks([k + width * (len(names) - 1) / 2 for k in range(len(kinds))], kinds)
+    ax.set_ylabel("cost per op, in 4 KiB memcpys")
+    ax.set_title("hypercall cost per op (same run's memcpy = 1)")
+    ax.legend()
+    if cells:
+        ax = axes[0][1]
+        ax.barh(list(cells), [sum(c["seconds"] for c in cs) for cs in cells.values()], color="tab:gray")
+        ax.invert_yaxis()
+        ax.set_xlabel("seconds (ci profile, one process)")
+        ax.set_title(f"certification seconds per cell: {doc.get('cells_backend', '')}")
+        ax.tick_params(axis="y", labelsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def render_rates(rows: list[dict[str, Any]]) -> str:
     from rich.console import Console
     from rich.table import Table

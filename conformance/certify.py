@@ -62,6 +62,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="stop at the first cell that fails; the cells not reached are reported as not run")
     p.add_argument("--no-shrink", action="store_true",
                    help="report each violation as first found, without shrinking its steps (a quick verdict)")
+    p.add_argument("--shrink-seconds", type=float, default=None, metavar="SECONDS",
+                   help="how long a failing case may shrink its counterexample before it is reported as it "
+                        "is then, marked not fully shrunk (default 2)")
     p.add_argument("--shard", metavar="I/N", help="run only shard I of N (a deterministic 1/N of the cells)")
     p.add_argument("--quiet", action="store_true",
                    help="no live display: a line per cell as it finishes, then the verdict table")
@@ -84,6 +87,11 @@ def pytest_args(args: argparse.Namespace, report_path: str) -> list[str]:
         out.append(f"--tmem-shard={args.shard}")
     if getattr(args, "no_shrink", False):
         out.append("--tmem-no-shrink")
+    if getattr(args, "shrink_seconds", None) is not None:
+        if args.shrink_seconds <= 0:
+            raise UsageError(f"--shrink-seconds takes a positive number of seconds, not {args.shrink_seconds:g} "
+                             "(--no-shrink skips shrinking)")
+        out.append(f"--tmem-shrink-seconds={args.shrink_seconds}")
     if getattr(args, "exitfirst", False):
         out.append("-x")
     out.append(f"--tmem-peers={args.peers}")
@@ -282,6 +290,9 @@ def print_summary(doc: dict[str, Any], console: Console, quiet: bool = False) ->
     for c in doc["cells"]:
         for v in c["violations"]:
             console.print(f"\n[bold red]{c['id']}[/] ({v['machine']}): {escape(v['message'])}", markup=True)
+            shrunk = "" if v.get("fully_shrunk", True) else ", not fully shrunk: --shrink-seconds ran out"
+            console.print(f"  {len(v['steps'])} steps{shrunk}; re-run them with `tmem-conformance replay REPORT "
+                          f"--violation {v['id']}`", markup=False)
             for step in v["steps"][-12:]:
                 console.print(f"    {step}", markup=False)
         for e in c["errors"]:

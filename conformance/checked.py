@@ -227,6 +227,22 @@ class CheckedHost:
                                traceback.format_exc()) from e
 
 
+def find_exception(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """`exc` or the first exception of `kind` inside it (hypothesis may wrap several in a group)."""
+    if isinstance(exc, kind):
+        return exc
+    for inner in getattr(exc, "exceptions", ()):
+        found = find_exception(inner, kind)
+        if found is not None:
+            return found
+    return None
+
+
+def find_violation(exc: BaseException) -> Violation | None:
+    found = find_exception(exc, Violation)
+    return found if isinstance(found, Violation) else None
+
+
 def violation(rule: str, what: str, expected: str, observed: str, log: StepLog) -> Violation:
     """A machine-level violation (not from one hypercall), carrying the steps so far."""
     v = Violation(rule, what, expected, observed)

@@ -10,9 +10,11 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from . import __version__
 from .models.errors import TmemConformanceError, UsageError
+from .paths import writable
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 Command = Callable[[argparse.Namespace], int]
@@ -70,9 +72,25 @@ def _bench(args: argparse.Namespace) -> int:
             if args.backend:
                 raise
             print(f"(skipping {name}: {e})", file=sys.stderr)
-    print(bench.render(bench.run(factories, pages=args.pages, rounds=args.rounds)))
+    writable(args.plot, "--plot")
+    doc: dict[str, Any] = {"ops": bench.run(factories, pages=args.pages, rounds=args.rounds)}
     if not args.no_rates:
-        print(bench.render_rates(bench.certification_rates(factories)))
+        doc["rates"] = bench.certification_rates(factories)
+    if args.cells != "none":
+        first = next(iter(factories))
+        doc["cells_backend"] = first
+        doc["cells"] = bench.cell_seconds(factories[first], None if args.cells == "all" else args.cells)
+    if args.format == "json":
+        print(json.dumps(doc, indent=2))
+    else:
+        print(bench.render(doc["ops"]))
+        if "rates" in doc:
+            print(bench.render_rates(doc["rates"]))
+        if "cells" in doc:
+            print(bench.render_cells(doc["cells"]))
+    if args.plot:
+        bench.plot(doc, args.plot)
+        print(f"wrote {args.plot}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -97,6 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--pages", type=int, default=256)
     sp.add_argument("--rounds", type=int, default=5)
     sp.add_argument("--no-rates", action="store_true", help="skip the certification steps-per-second table")
+    sp.add_argument("--cells", default="all", metavar="PATTERN|all|none",
+                    help="time the certification of these cells with the first backend, in one process "
+                         "(default: all; none skips it)")
+    sp.add_argument("--format", choices=("text", "json"), default="text")
+    sp.add_argument("--plot", metavar="FILE.png", help="draw cost per op and seconds per cell (matplotlib)")
     sp.set_defaults(func=_bench)
     for register in _EXTRA_COMMANDS:
         register(sub)

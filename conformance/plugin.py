@@ -22,13 +22,15 @@ from hypothesis import Phase, settings
 
 from . import profiles
 from .cases import Case, cases_for, parse_peers, select_cells
-from .checked import BackendDied, BackendError
+from .checked import BackendDied, BackendError, find_exception
 from .models.errors import TmemConformanceError, Violation
 from .registry import LoadedBackend, load
 from .report import CaseResult, Report
 
 SUITE_DIR = os.path.join(os.path.dirname(__file__), "suite")
 DEFAULT_TIME_LIMIT = 900.0
+#: Seconds a case may spend shrinking its counterexample (hypothesis' own cap is 300).
+DEFAULT_SHRINK_SECONDS = 2.0
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -51,6 +53,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"a case still running after this long is a hang (default {DEFAULT_TIME_LIMIT:.0f})")
     group.addoption("--tmem-no-shrink", action="store_true", default=False,
                     help="report a violation as first found, without shrinking its steps (a quick verdict)")
+    group.addoption("--tmem-shrink-seconds", metavar="SECONDS", type=float, default=DEFAULT_SHRINK_SECONDS,
+                    help="stop shrinking a case's counterexample after this long and report it as it is "
+                         f"then, marked not fully shrunk (default {DEFAULT_SHRINK_SECONDS:g})")
     group.addoption("--tmem-shard", metavar="I/N", default=None,
                     help="run only shard I of N (a deterministic 1/N of the selected cells)")
 
@@ -123,6 +128,11 @@ def tmem_peers(request: pytest.FixtureRequest) -> dict[str, LoadedBackend]:
 
 
 @pytest.fixture
+def tmem_shrink_seconds(request: pytest.FixtureRequest) -> float:
+    return float(request.config.getoption("--tmem-shrink-seconds"))
+
+
+@pytest.fixture
 def tmem_time_limit(request: pytest.FixtureRequest) -> float:
     return float(request.config.getoption("--tmem-time-limit"))
 
@@ -132,16 +142,6 @@ def tmem_dest_backend(request: pytest.FixtureRequest) -> LoadedBackend:
     return _state(request.config).dest
 
 
-def _find(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
-    if isinstance(exc, kind):
-        return exc
-    for inner in getattr(exc, "exceptions", ()):
-        found = _find(inner, kind)
-        if found is not None:
-            return found
-    return None
-
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[None, Any, None]:
     outcome = yield
@@ -149,16 +149,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     if call.when != "call" or "tmem_case" not in getattr(item, "fixturenames", ()) or call.excinfo is None:
         return
     exc = call.excinfo.value
-    v = _find(exc, Violation)
+    v = find_exception(exc, Violation)
     if isinstance(v, Violation):
         report.user_properties.append(("tmem-violation", json.dumps({
             "rule": v.rule, "message": str(v), "expected": v.expected, "observed": v.observed,
-            "steps": list(getattr(v, "steps", [])), "replay": list(getattr(v, "events", []))})))
+            "steps": list(getattr(v, "steps", [])), "replay": list(getattr(v, "events", [])),
+            "fully_shrunk": v.fully_shrunk})))
         return
-    died = _find(exc, BackendDied)
+    died = find_exception(exc, BackendDied)
     if isinstance(died, BackendDied):
         report.user_properties.append(("tmem-died", died.verdict))
-    b = _find(exc, BackendError) or died
+    b = find_exception(exc, BackendError) or died
     detail = {"message": str(b or exc), "steps": list(getattr(b, "steps", [])),
               "traceback": getattr(b, "traceback", "") or "".join(traceback.format_exception(exc))}
     report.user_properties.append(("tmem-error", json.dumps(detail)))

@@ -89,7 +89,8 @@ def text(docs: list[dict[str, Any]]) -> str:
     for c in cells.values():
         for s in c.shown:
             for v in s.violations:
-                out.append(f"{s.backend} {v['id']}: {v['message']}")
+                out.append(f"{s.backend} {v['id']}: {v['message']}" +
+                           ("" if v.get("fully_shrunk", True) else " (not fully shrunk)"))
                 out += [f"    {step}" for step in v["steps"]]
             for e in s.errors:
                 out.append(f"{s.backend} {c.id} ({e['machine']}): {e['message']}")
@@ -123,7 +124,8 @@ def markdown(docs: list[dict[str, Any]], rules_doc: str = "CONFORMANCE.md") -> s
     for c, s in problems:
         for v in s.violations:
             out += [f"### <a id=\"{violation_anchor(s.backend, v['id'])}\"></a>{s.backend}: {v['id']}", "",
-                    f"Rule [{v['rule']}]({rules_doc}#{anchor(v['rule'])}): {v['message']}", "", "```"]
+                    f"Rule [{v['rule']}]({rules_doc}#{anchor(v['rule'])}): {v['message']}" +
+                    ("" if v.get("fully_shrunk", True) else " (not fully shrunk)"), "", "```"]
             out += list(v["steps"]) + ["```", ""]
         for e in s.errors:
             out += [f"### {s.backend}: {c.id} ({e['machine']}): error", "", "```", e["message"], "```", ""]

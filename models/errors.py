@@ -42,6 +42,8 @@ class Violation(TmemConformanceError, AssertionError):
     #: (op, {return value: rule}, why): a hypercall whose answer tells two readings of the observation
     #: apart; the checker issues it to the backend after the violation and renames the rule by it
     probe: tuple[object, dict[int, str], str] | None = None
+    #: False when shrinking stopped at the time budget before the steps were as short as it could make them
+    fully_shrunk: bool = True
 
     def __init__(self, rule: str, what: str, expected: str, observed: str) -> None:
         self.rule, self.what, self.expected, self.observed = rule, what, expected, observed

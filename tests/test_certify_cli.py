@@ -83,6 +83,7 @@ def test_crash_and_hang_cost_one_cell_each_and_the_report_is_written(tmp_path: P
     (["--backend", "simulator", "--cells", "pair:v0:64:v0/nope"], "names no machine of its cells; they have "
                                                                    "control, hypercall, pairing"),
     (["--backend", "simulator", "-n", "many"], "-n takes a number of workers or 'auto'"),
+    (["--backend", "simulator", "--shrink-seconds", "0"], "--shrink-seconds takes a positive number"),
     (["--backend", "simulator", "--report", "missing/dir/r.json"], "'missing/dir/r.json': the directory"),
     (["--backend", "simulator", "--report", "."], "'.' is a directory"),
 ])
@@ -124,6 +125,20 @@ def test_list_shows_every_cell_with_its_expected_outcome_and_runs_nothing() -> N
     assert "TMEM-PAIR-002" in cells["pair:v0:64:v1"]["rules"]
     assert cells["pair:v1:64:v1"]["machines"] == ["hypercall", "control", "pairing"]
     assert cells["mig:v0:v0:64"]["machines"] == ["migration"]  # this helper passes --peers none
+
+
+@pytest.mark.parametrize(("options", "fully"), [(["--shrink-seconds", "0.5"], None), (["--no-shrink"], False)])
+def test_a_violation_says_whether_its_steps_are_fully_shrunk(tmp_path: Path, options: list[str],
+                                                              fully: bool | None) -> None:
+    report = tmp_path / "r.json"
+    run = certify("--backend", "tmem_conformance.selftest.faults:GetCopiesHalfPage", "--cells",
+                  "pair:v1:64:v1/hypercall", "-n", "0", "--report", str(report), *options)
+    assert run.returncode == 1, run.stdout + run.stderr
+    [v] = json.loads(report.read_text())["cells"][0]["violations"]
+    assert v["rule"] == "TMEM-GET-003" and isinstance(v["fully_shrunk"], bool)
+    if fully is not None:
+        assert v["fully_shrunk"] is fully
+    assert "steps" in run.stdout and "tmem-conformance replay REPORT --violation pair:v1:64:v1/hypercall" in run.stdout
 
 
 def test_a_cell_pattern_may_name_its_machines() -> None:

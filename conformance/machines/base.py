@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -32,6 +33,8 @@ def logged(fn: F) -> F:
             raise
         except Violation as v:
             self.failed = True
+            if type(self).first_failure is None:
+                type(self).first_failure = time.monotonic()  # shrinking starts about now
             if not getattr(v, "steps", None):
                 v.steps = list(self.log.lines)
                 v.events = list(self.log.events)
@@ -58,6 +61,8 @@ class CellMachine(RuleBasedStateMachine):
     rule_counts: Counter[str]
     #: a rule of this example raised: teardown checks nothing more, so that violation is the one reported
     failed = False
+    #: when the first violation of the case was raised (time.monotonic()), or None
+    first_failure: float | None = None
 
     def __init__(self) -> None:
         super().__init__()

@@ -1,0 +1,43 @@
+"""`tmem-conformance bench`: the JSON people feed to dashboards and the figure the README shows.
+
+No figure is asserted (these machines are shared and noisy; speed lives in benchmarks, not tests):
+the tests check the shape of what bench writes and that every figure is measured, not made up.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+
+def bench(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", "import sys; from tmem_conformance.cli import main; "
+                           "sys.exit(main())", "bench", *args], capture_output=True, text=True, timeout=600)
+
+
+def test_json_and_plot_hold_every_measurement(tmp_path: Path) -> None:
+    png = tmp_path / "bench.png"
+    run = bench("--backend", "simulator", "--backend", "ctmem", "--pages", "16", "--rounds", "1",
+                "--cells", "pair:v0:64:v0/hypercall,mig:v0:v0:64", "--format", "json", "--plot", str(png))
+    assert run.returncode == 0, run.stderr
+    doc = json.loads(run.stdout)
+    ops = {(r["candidate"], r["op"]): r for r in doc["ops"]}
+    baseline = ops[("(baseline)", "memcpy 4096 B (ffi.memmove)")]
+    for name in ("simulator", "ctmem"):
+        for op in ("PUT_PAGE", "GET_PAGE", "FLUSH_PAGE", "PUT+GET pair"):
+            r = ops[(name, op)]
+            assert r["ns"] > 0 and abs(r["memcpys"] - r["ns"] / baseline["ns"]) < 1e-9  # one run's memcpy
+    assert {r["candidate"] for r in doc["rates"]} == {"simulator", "ctmem"}
+    assert all(r["steps"] > 0 and r["steps_per_second"] > 0 for r in doc["rates"])
+    assert doc["cells_backend"] == "simulator"
+    assert [(c["cell"], c["machine"]) for c in doc["cells"]] == [("pair:v0:64:v0", "hypercall"),
+                                                                 ("mig:v0:v0:64", "migration")]
+    assert all(c["seconds"] > 0 and c["steps"] > 0 for c in doc["cells"])
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_plot_path_that_cannot_be_written_is_refused_before_measuring() -> None:
+    run = bench("--backend", "simulator", "--plot", "missing/dir/b.png")
+    assert run.returncode == 2 and "'missing/dir/b.png': the directory" in run.stderr
