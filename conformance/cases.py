@@ -16,6 +16,11 @@ from .models.matrix import Cell, cells
 BUILTIN_CANDIDATES = ("simulator", "ctmem", "cytmem")
 
 
+#: A case's running time relative to a pairing cell's machine, by machine (`bench --cells all`: a
+#: migration case takes about twice as long as one of a pairing cell's three).
+CASE_WEIGHT = {"migration": 2.0}
+
+
 @dataclass(frozen=True)
 class Case:
     """One cell run by one machine; a migration case may pair the backend with a peer implementation."""
@@ -30,6 +35,11 @@ class Case:
         if self.peer:
             return f"{self.cell.id}/{self.machine}-{self.direction}-{self.peer}"
         return f"{self.cell.id}/{self.machine}"
+
+    @property
+    def weight(self) -> float:
+        """Relative running time (bench's seconds per case): the scheduler starts the long ones first."""
+        return CASE_WEIGHT.get(self.machine, 1.0)
 
     @property
     def label(self) -> str:

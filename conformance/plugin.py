@@ -89,6 +89,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except TmemConformanceError as e:
         raise pytest.UsageError(str(e)) from e
     config.stash[_STATE] = _State(backend, dest, cases, peers)
+    config.pluginmanager.register(_Recorder(config.stash[_STATE]), "tmem-recorder")
     if SUITE_DIR not in config.args:
         config.args.append(SUITE_DIR)
 
@@ -113,7 +114,8 @@ def _state(config: pytest.Config) -> _State:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "tmem_case" in metafunc.fixturenames:
-        cases = _state(metafunc.config).cases
+        # Longest first, so that no worker is left with a long case when the others are done.
+        cases = sorted(_state(metafunc.config).cases, key=lambda c: -c.weight)
         metafunc.parametrize("tmem_case", cases, ids=[c.id for c in cases])
 
 
@@ -165,31 +167,38 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     report.user_properties.append(("tmem-error", json.dumps(detail)))
 
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    props: dict[str, Any] = dict(report.user_properties)
-    if "tmem" not in props or report.when != "call":
-        return
-    info = json.loads(props["tmem"])
-    verdict = "pass" if report.passed else "fail" if "tmem-violation" in props else props.get("tmem-died", "error")
-    _RESULTS.append(CaseResult(
-        info["cell"], info["machine"], verdict, report.duration, info["examples"], info["steps"],
-        json.loads(props["tmem-violation"]) if "tmem-violation" in props else None,
-        json.loads(props["tmem-error"]) if "tmem-error" in props else None))
+class _Recorder:
+    """The run's one result store: a case result per finished test, the report at the end of the session.
 
+    Registered per session by pytest_configure (on the xdist controller, which sees every worker's
+    reports), so results never outlive the run they belong to.
+    """
 
-_RESULTS: list[CaseResult] = []
+    def __init__(self, state: _State) -> None:
+        self.state = state
 
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        props: dict[str, Any] = dict(report.user_properties)
+        if "tmem" not in props or report.when != "call":
+            return
+        info = json.loads(props["tmem"])
+        verdict = "pass" if report.passed else "fail" if "tmem-violation" in props else props.get("tmem-died",
+                                                                                                   "error")
+        self.state.results.append(CaseResult(
+            info["cell"], info["machine"], verdict, report.duration, info["examples"], info["steps"],
+            json.loads(props["tmem-violation"]) if "tmem-violation" in props else None,
+            json.loads(props["tmem-error"]) if "tmem-error" in props else None))
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    config = session.config
-    path = config.getoption("--tmem-report", None)
-    if not path or hasattr(config, "workerinput") or _STATE not in config.stash:
-        return
-    st = config.stash[_STATE]
-    profile = config.getoption("--tmem-profile") or "current"
-    seed = config.getoption("hypothesis_seed", None)
-    report = Report(st.backend.spec, profile, seed if seed is not None else "derandomized"
-                    if settings().derandomize else None,
-                    select_cells(config.getoption("--tmem-cells"), config.getoption("--tmem-shard")),
-                    list(_RESULTS), st.dest.spec, config.getoption("--tmem-shard"))
-    report.write(path)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        config = session.config
+        path = config.getoption("--tmem-report", None)
+        if not path or hasattr(config, "workerinput"):
+            return
+        st = self.state
+        profile = config.getoption("--tmem-profile") or "current"
+        seed = config.getoption("hypothesis_seed", None)
+        report = Report(st.backend.spec, profile, seed if seed is not None else "derandomized"
+                        if settings().derandomize else None,
+                        select_cells(config.getoption("--tmem-cells"), config.getoption("--tmem-shard")),
+                        list(st.results), st.dest.spec, config.getoption("--tmem-shard"))
+        report.write(path)
