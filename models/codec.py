@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct as _struct
 from dataclasses import dataclass, field, fields, replace
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from .abi import member_for
@@ -151,9 +151,15 @@ def unpack(data: bytes | bytearray, v: str | int | AbiVersion, word_size: int) -
     """Decode exactly one struct tmem_op; the buffer must be exactly sizeof(struct tmem_op)."""
     lay = layout(v, word_size)
     _check_length(data, lay.size, f"struct tmem_op ({_where(lay)})")
+    return _unpack(bytes(data), lay.version, word_size)
+
+
+@lru_cache(maxsize=8192)
+def _unpack(data: bytes, v: AbiVersion, word_size: int) -> TmemOp:
+    """unpack() of a buffer of the right size (a guest's ops repeat: the toolstack's queries above all)."""
     cmd = int.from_bytes(data[:4], "little")
     member = member_for(cmd)
-    whole, names = _compiled(lay.version, word_size, member)
+    whole, names = _compiled(v, word_size, member)
     raw = whole.unpack_from(data)
     values: dict[str, object] = {}
     pos = 2

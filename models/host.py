@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from functools import lru_cache
 
 from . import codec
 from .abi import (
@@ -591,8 +592,9 @@ def _widen(op: codec.TmemOp, words: int) -> codec.TmemOp:
     return op
 
 
+@lru_cache(maxsize=8192)
 def describe(op: codec.TmemOp) -> str:
-    """A one-line reading of an op, for violation messages and step lists."""
+    """A one-line reading of an op, for violation messages and step lists (ops repeat: cached)."""
     try:
         name = Cmd(op.cmd).name
     except ValueError:
