@@ -300,6 +300,10 @@ def print_summary(doc: dict[str, Any], console: Console, quiet: bool = False) ->
                           markup=True)
             for step in e.get("steps", [])[-12:]:
                 console.print(f"    {step}", markup=False)
+            if c["verdict"] == "crash" and e.get("traceback", "").startswith("Fatal Python error"):
+                console.print("  Python frames as it died (faulthandler):", markup=False)
+                for line in e["traceback"].splitlines()[:10]:
+                    console.print(f"    {line}", markup=False)
     passed = sum(c["verdict"] == "pass" for c in doc["cells"])
     console.print(f"\n{passed} of {len(doc['cells'])} cells pass", markup=False)
 

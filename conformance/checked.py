@@ -41,12 +41,13 @@ class BackendDied(TmemConformanceError):
     `steps` are the steps of the example that died, the last one the op in flight.
     """
 
-    def __init__(self, verdict: str, message: str, steps: list[str] | None = None) -> None:
+    def __init__(self, verdict: str, message: str, steps: list[str] | None = None, frames: str = "") -> None:
         super().__init__(message)
         self.verdict, self.steps = verdict, list(steps or [])
+        self.traceback = frames  # a crash: the Python frames faulthandler wrote as the process died
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.verdict, str(self), self.steps))
+        return (type(self), (self.verdict, str(self), self.steps, self.traceback))
 
 
 def steps_from_trail(trail: tuple[str, ...] | list[str]) -> list[str]:

@@ -23,11 +23,14 @@ parent's atexit handlers or pytest's teardown.
 from __future__ import annotations
 
 import collections
+import dataclasses
+import faulthandler
 import os
 import pickle
 import select
 import signal
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -42,6 +45,8 @@ _EXIT_SENT, _EXIT_UNSENDABLE = 0, 3
 _TRAIL_FD: int | None = None
 #: Most steps kept for one example (a crash report shows the last of them).
 TRAIL_LINES = 2000
+#: Most bytes of a crashed child's faulthandler frames kept.
+_FRAMES_BYTES = 16384
 #: How often the parent empties the step pipe, and how much the pipe holds meanwhile.
 TRAIL_TICK = 0.02
 TRAIL_PIPE_BYTES = 1 << 20
@@ -92,6 +97,7 @@ class IsolatedResult:
     timeout: float | None = None
     pid: int | None = None
     trail: tuple[str, ...] = ()  # with trail=True: the current example's steps, the last one in flight
+    frames: str = ""  # a crash: the Python frames faulthandler wrote as the child died (innermost first)
 
     def describe(self) -> str:
         if self.kind == "ok":
@@ -155,13 +161,14 @@ def _die_with_parent(parent: int) -> None:
         os._exit(_EXIT_UNSENDABLE)
 
 
-def _child(fn: Callable[[], object], w: int, trail_w: int | None, parent: int) -> None:
+def _child(fn: Callable[[], object], w: int, trail_w: int | None, parent: int, frames: int) -> None:
     global _TRAIL_FD
     code = _EXIT_UNSENDABLE
     _TRAIL_FD = trail_w
     try:
         os.setpgid(0, 0)
         _die_with_parent(parent)
+        faulthandler.enable(file=frames, all_threads=False)  # SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL
         data = _payload(fn)
         view = memoryview(data)
         while view:
@@ -183,19 +190,25 @@ def run_isolated(fn: Callable[[], object], timeout: float, trail: bool = False) 
     sys.stderr.flush()
     r, w = os.pipe()
     tr, tw = os.pipe() if trail else (None, None)
+    frames = tempfile.TemporaryFile()  # where the child's faulthandler writes if it dies by a signal
     parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child
         os.close(r)
         if tr is not None:
             os.close(tr)
-        _child(fn, w, tw, parent)
+        _child(fn, w, tw, parent, frames.fileno())
     os.close(w)
     if tw is not None:
         os.close(tw)
     steps = _Trail(tr)
     try:
-        return _collect(pid, r, steps, timeout)
+        result = _collect(pid, r, steps, timeout)
+        if result.kind == "crash":
+            frames.seek(0)
+            text = frames.read(_FRAMES_BYTES).decode("utf-8", "replace").strip()
+            result = dataclasses.replace(result, frames=text)
+        return result
     except BaseException:  # interrupted (Ctrl-C, SIGTERM): the child must not outlive us
         _kill_group(pid)
         try:
@@ -205,6 +218,7 @@ def run_isolated(fn: Callable[[], object], timeout: float, trail: bool = False) 
         raise
     finally:
         steps.close()
+        frames.close()
 
 
 class _Trail:

@@ -62,6 +62,8 @@ def test_a_crash_names_the_op_in_flight_and_the_steps_before_it(libs: dict[str, 
     assert 1 <= len(steps) <= CRASH_AT, steps
     assert steps[-1].endswith("never returned (the op in flight)"), steps[-1]
     assert "NEW_POOL" in steps[0]  # the example's first step is a real, described hypercall
+    frames = error["traceback"]  # faulthandler's, written as the child died: the Python side of the crash
+    assert "Segmentation fault" in frames and "in hypercall" in frames, frames
 
 
 @pytest.mark.parametrize(("lib", "message"), [

@@ -49,7 +49,7 @@ def test_cell(tmem_case: Case, tmem_backend: LoadedBackend, tmem_dest_backend: L
     if result.kind in ("crash", "hang"):
         steps = steps_from_trail(result.trail)
         flight = f"; the op in flight: {steps[-1]}" if steps else ""
-        raise BackendDied(result.kind, f"{tmem_case.id}: {result.describe()}{flight}", steps)
+        raise BackendDied(result.kind, f"{tmem_case.id}: {result.describe()}{flight}", steps, result.frames)
     if result.kind == "raised":
         assert result.exception is not None
         raise result.exception
