@@ -149,7 +149,7 @@ def _payload(fn: Callable[[], object]) -> bytes:
         return pickle.dumps(("raised", stand_in))
 
 
-def _die_with_parent(parent: int) -> None:
+def die_with_parent(parent: int) -> None:
     """Linux: the child is killed when the process that forked it dies, however that dies."""
     try:
         import ctypes
@@ -167,7 +167,7 @@ def _child(fn: Callable[[], object], w: int, trail_w: int | None, parent: int, f
     _TRAIL_FD = trail_w
     try:
         os.setpgid(0, 0)
-        _die_with_parent(parent)
+        die_with_parent(parent)
         faulthandler.enable(file=frames, all_threads=False)  # SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL
         data = _payload(fn)
         view = memoryview(data)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import time
@@ -12,6 +14,9 @@ from pathlib import Path
 import pytest
 
 from tmem_conformance.candidates import simulator
+from tmem_conformance.models import codec
+
+WRITE = 9  # tmem.h
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,6 +67,32 @@ class Hangs(Raises):
         while op[0] == 1 and domid == 2:
             time.sleep(0.01)
         return self.inner.hypercall(domid, word_size, op, memory)
+
+
+class SegfaultsOnWrite(Hangs):
+    """The simulator, except that a WRITE with a window of 100 bytes or more kills the process (SIGSEGV)."""
+
+    def hypercall(self, domid: int, word_size: int, op: bytes, memory: bytearray) -> int:
+        decoded = codec.unpack(bytes(op).ljust(56, b"\0")[:56], "v1", 64) if word_size == 64 else None
+        if decoded is not None and decoded.cmd == WRITE and isinstance(decoded.u, codec.Gen) \
+                and decoded.u.len >= 100:
+            os.kill(os.getpid(), signal.SIGSEGV)
+        return self.inner.hypercall(domid, word_size, op, memory)
+
+
+def test_a_crash_is_shrunk_in_fresh_processes_to_the_op_that_kills(tmp_path: Path) -> None:
+    report = tmp_path / "crash.json"
+    run = certify("--backend", "tests.test_certify_cli:SegfaultsOnWrite", "--cells", "pair:v1:64:v1/hypercall",
+                  "-n", "0", "--report", str(report))
+    assert run.returncode == 1, run.stdout + run.stderr
+    [cell] = json.loads(report.read_text())["cells"]
+    assert cell["verdict"] == "crash"
+    [error] = cell["errors"]
+    assert "SIGSEGV" in error["message"] and "shrunk to" in error["message"], error["message"]
+    steps = error["steps"]
+    assert "WRITE" in steps[-1] and "BackendCrashed" in steps[-1], steps[-1]  # the op that kills, last
+    shrunk, unshrunk = map(int, re.search(r"shrunk to (\d+) steps from (\d+)", error["message"]).groups())
+    assert shrunk == len(steps) < unshrunk, error["message"]
 
 
 def test_crash_and_hang_cost_one_cell_each_and_the_report_is_written(tmp_path: Path) -> None:

@@ -16,9 +16,14 @@ from hypothesis.internal.conjecture import engine
 from hypothesis.stateful import run_state_machine_as_test
 
 from tmem_conformance.cases import Case
-from tmem_conformance.checked import BackendDied, find_violation, steps_from_trail
+from tmem_conformance.checked import BackendDied, BackendError, find_exception, find_violation, steps_from_trail
 from tmem_conformance.isolation import run_isolated
+from tmem_conformance.outofprocess import out_of_process
 from tmem_conformance.registry import LoadedBackend
+
+#: A crash shrinks for this many times --shrink-seconds: each example it tries starts a helper process
+#: per host (outofprocess.py), some 70 ms, and crashes are rare enough to be worth the wait.
+CRASH_SHRINK_FACTOR = 10
 
 
 def test_cell(tmem_case: Case, tmem_backend: LoadedBackend, tmem_dest_backend: LoadedBackend,
@@ -49,9 +54,40 @@ def test_cell(tmem_case: Case, tmem_backend: LoadedBackend, tmem_dest_backend: L
     if result.kind in ("crash", "hang"):
         steps = steps_from_trail(result.trail)
         flight = f"; the op in flight: {steps[-1]}" if steps else ""
-        raise BackendDied(result.kind, f"{tmem_case.id}: {result.describe()}{flight}", steps, result.frames)
+        message = f"{tmem_case.id}: {result.describe()}{flight}"
+        if result.kind == "crash" and Phase.shrink in current.phases:
+            shrunk = shrink_crash(tmem_case, tmem_backend, tmem_dest_backend, tmem_peers, current,
+                                  CRASH_SHRINK_FACTOR * tmem_shrink_seconds, tmem_time_limit)
+            if shrunk is not None and len(shrunk[1]) <= len(steps):
+                what, shorter = shrunk
+                message = f"{tmem_case.id}: {result.describe()}; shrunk to {len(shorter)} steps from {len(steps)}: " \
+                          f"{what}"
+                steps = shorter
+        raise BackendDied(result.kind, message, steps, result.frames)
     if result.kind == "raised":
         assert result.exception is not None
         raise result.exception
     if failure is not None:
         raise failure
+
+
+def shrink_crash(case: Case, backend: LoadedBackend, dest: LoadedBackend, peers: dict[str, LoadedBackend],
+                 current: settings, budget: float, time_limit: float) -> tuple[str, list[str]] | None:
+    """The case again, each host in a helper process (outofprocess.py): a crash is then an exception that
+    hypothesis shrinks, for at most `budget` seconds. (what the backend did, the shrunk steps), or None
+    if it does not crash again."""
+    machine = case.build(out_of_process(backend.factory), out_of_process(dest.factory),
+                         {name: out_of_process(peer.factory) for name, peer in peers.items()})
+
+    def run() -> tuple[str, list[str]] | None:
+        engine.MAX_SHRINKING_SECONDS = budget
+        try:
+            run_state_machine_as_test(machine, settings=current)
+        except Exception as e:
+            err = find_exception(e, BackendError)
+            if isinstance(err, BackendError) and "BackendCrashed" in str(err):
+                return str(err), list(err.steps)
+        return None
+
+    again = run_isolated(run, timeout=time_limit)
+    return again.value if again.kind == "ok" else None
