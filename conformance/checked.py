@@ -27,12 +27,13 @@ from .models.versions import AbiVersion, version
 class BackendError(TmemConformanceError):
     """The backend raised or returned something that is not a return value: verdict "error"."""
 
-    def __init__(self, message: str, steps: list[str], tb: str = "") -> None:
+    def __init__(self, message: str, steps: list[str], tb: str = "",
+                 events: list[dict[str, object]] | None = None) -> None:
         super().__init__(message)
-        self.steps, self.traceback = steps, tb
+        self.steps, self.traceback, self.events = steps, tb, list(events or [])
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (str(self), self.steps, self.traceback))
+        return (type(self), (str(self), self.steps, self.traceback, self.events))
 
 
 class BackendDied(TmemConformanceError):
@@ -41,13 +42,15 @@ class BackendDied(TmemConformanceError):
     `steps` are the steps of the example that died, the last one the op in flight.
     """
 
-    def __init__(self, verdict: str, message: str, steps: list[str] | None = None, frames: str = "") -> None:
+    def __init__(self, verdict: str, message: str, steps: list[str] | None = None, frames: str = "",
+                 events: list[dict[str, object]] | None = None) -> None:
         super().__init__(message)
         self.verdict, self.steps = verdict, list(steps or [])
         self.traceback = frames  # a crash: the Python frames faulthandler wrote as the process died
+        self.events = list(events or [])  # a shrunk crash: its steps exactly enough to replay them
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.verdict, str(self), self.steps, self.traceback))
+        return (type(self), (self.verdict, str(self), self.steps, self.traceback, self.events))
 
 
 def steps_from_trail(trail: tuple[str, ...] | list[str]) -> list[str]:
@@ -168,7 +171,7 @@ class CheckedHost:
         except Exception as e:
             self.log.add(f"{what()} -> raised {type(e).__name__}: {e}")
             raise BackendError(f"the backend raised {type(e).__name__}: {e} on {what()}", list(self.log.lines),
-                               traceback.format_exc()) from e
+                               traceback.format_exc(), self.log.events) from e
         if isinstance(ret, bool) or not isinstance(ret, int):
             self.log.add(f"{what()} -> {ret!r}")
             raise BackendError(f"the backend returned {ret!r} ({type(ret).__name__}), not an int, on {what()}",

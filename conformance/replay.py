@@ -29,7 +29,9 @@ class _Host:
 
 
 def find_violation(doc: dict[str, Any], wanted: str) -> dict[str, Any]:
+    """A violation by id or number; a crash or error whose steps were recorded counts as one too."""
     found = [v for c in doc["cells"] for v in c.get("violations", ())]
+    found += [e for c in doc["cells"] for e in c.get("errors", ()) if e.get("replay")]
     for i, v in enumerate(found, 1):
         if wanted in (v.get("id"), str(i)):
             return v

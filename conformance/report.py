@@ -61,7 +61,7 @@ class Report:
                 seconds=round(sum(r.seconds for r in mine), 3),
                 violations=[dict(r.violation, machine=r.machine, id=f"{c.id}/{r.machine}")
                             for r in mine if r.violation],
-                errors=[dict(r.error, machine=r.machine) for r in mine if r.error],
+                errors=[dict(r.error, machine=r.machine, id=f"{c.id}/{r.machine}") for r in mine if r.error],
             )
             out.append(entry)
         return out

@@ -78,15 +78,28 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
+#: How long a replay may run before it counts as a hang.
+REPLAY_SECONDS = 300.0
+
+
 def _replay(args: argparse.Namespace) -> int:
     from .registry import load as load_backend
     from .replay import find_violation, replay
+    from .isolation import run_isolated
     violation = find_violation(load(args.report), args.violation)
     backend = load_backend(args.backend)
-    print(f"replaying {violation['id']} (rule {violation['rule']}) against {backend.spec}")
-    got = replay(violation, backend.factory, print)
-    if got is None:
+    what = f"rule {violation['rule']}" if "rule" in violation else violation["message"].split(": ", 1)[-1][:120]
+    print(f"replaying {violation['id']} ({what}) against {backend.spec}", flush=True)
+    # In a child of its own: a crash the steps reproduce is a verdict, not the end of replay.
+    result = run_isolated(lambda: replay(violation, backend.factory, lambda line: print(line, flush=True)),
+                          timeout=REPLAY_SECONDS)
+    if result.kind == "ok" and result.value is None:
         print(f"the steps pass against {backend.spec}: no violation")
         return 0
-    print(f"reproduced: rule {got.rule} violated")
+    if result.kind == "ok":
+        print(f"reproduced: rule {result.value.rule} violated")
+    elif result.kind == "raised" and isinstance(result.exception, UsageError):
+        raise result.exception
+    else:
+        print(f"reproduced: the backend {result.describe()}")
     return 1

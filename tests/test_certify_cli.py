@@ -93,6 +93,13 @@ def test_a_crash_is_shrunk_in_fresh_processes_to_the_op_that_kills(tmp_path: Pat
     assert "WRITE" in steps[-1] and "BackendCrashed" in steps[-1], steps[-1]  # the op that kills, last
     shrunk, unshrunk = map(int, re.search(r"shrunk to (\d+) steps from (\d+)", error["message"]).groups())
     assert shrunk == len(steps) < unshrunk, error["message"]
+    # replay treats it like any other counterexample: the crash reproduces; a fixed backend passes.
+    for backend, code, said in (("tests.test_certify_cli:SegfaultsOnWrite", 1, "reproduced: the backend crashed"),
+                                ("simulator", 0, "the steps pass against simulator")):
+        again = subprocess.run([sys.executable, "-m", "tmem_conformance.cli", "replay", str(report), "--violation",
+                                error["id"], "--backend", backend], cwd=ROOT, capture_output=True, text=True,
+                               timeout=300)
+        assert again.returncode == code and said in again.stdout, again.stdout + again.stderr
 
 
 def test_crash_and_hang_cost_one_cell_each_and_the_report_is_written(tmp_path: Path) -> None:

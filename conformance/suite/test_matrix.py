@@ -58,11 +58,13 @@ def test_cell(tmem_case: Case, tmem_backend: LoadedBackend, tmem_dest_backend: L
         if result.kind == "crash" and Phase.shrink in current.phases:
             shrunk = shrink_crash(tmem_case, tmem_backend, tmem_dest_backend, tmem_peers, current,
                                   CRASH_SHRINK_FACTOR * tmem_shrink_seconds, tmem_time_limit)
+            events: list[dict[str, object]] = []
             if shrunk is not None and len(shrunk[1]) <= len(steps):
-                what, shorter = shrunk
+                what, shorter, events = shrunk
                 message = f"{tmem_case.id}: {result.describe()}; shrunk to {len(shorter)} steps from {len(steps)}: " \
                           f"{what}"
                 steps = shorter
+            raise BackendDied(result.kind, message, steps, result.frames, events)
         raise BackendDied(result.kind, message, steps, result.frames)
     if result.kind == "raised":
         assert result.exception is not None
@@ -72,21 +74,22 @@ def test_cell(tmem_case: Case, tmem_backend: LoadedBackend, tmem_dest_backend: L
 
 
 def shrink_crash(case: Case, backend: LoadedBackend, dest: LoadedBackend, peers: dict[str, LoadedBackend],
-                 current: settings, budget: float, time_limit: float) -> tuple[str, list[str]] | None:
+                 current: settings, budget: float,
+                 time_limit: float) -> tuple[str, list[str], list[dict[str, object]]] | None:
     """The case again, each host in a helper process (outofprocess.py): a crash is then an exception that
-    hypothesis shrinks, for at most `budget` seconds. (what the backend did, the shrunk steps), or None
-    if it does not crash again."""
+    hypothesis shrinks, for at most `budget` seconds. (what the backend did, the shrunk steps, their
+    events for `replay`), or None if it does not crash again."""
     machine = case.build(out_of_process(backend.factory), out_of_process(dest.factory),
                          {name: out_of_process(peer.factory) for name, peer in peers.items()})
 
-    def run() -> tuple[str, list[str]] | None:
+    def run() -> tuple[str, list[str], list[dict[str, object]]] | None:
         engine.MAX_SHRINKING_SECONDS = budget
         try:
             run_state_machine_as_test(machine, settings=current)
         except Exception as e:
             err = find_exception(e, BackendError)
             if isinstance(err, BackendError) and "BackendCrashed" in str(err):
-                return str(err), list(err.steps)
+                return str(err), list(err.steps), list(err.events)
         return None
 
     again = run_isolated(run, timeout=time_limit)
