@@ -306,8 +306,3 @@ def print_summary(doc: dict[str, Any], console: Console, quiet: bool = False) ->
                     console.print(f"    {line}", markup=False)
     passed = sum(c["verdict"] == "pass" for c in doc["cells"])
     console.print(f"\n{passed} of {len(doc['cells'])} cells pass", markup=False)
-
-
-def main_module() -> None:  # pragma: no cover - python -m entry
-    from .cli import main
-    sys.exit(main())

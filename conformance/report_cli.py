@@ -83,9 +83,9 @@ REPLAY_SECONDS = 300.0
 
 
 def _replay(args: argparse.Namespace) -> int:
+    from .isolation import run_isolated
     from .registry import load as load_backend
     from .replay import find_violation, replay
-    from .isolation import run_isolated
     violation = find_violation(load(args.report), args.violation)
     backend = load_backend(args.backend)
     what = f"rule {violation['rule']}" if "rule" in violation else violation["message"].split(": ", 1)[-1][:120]
