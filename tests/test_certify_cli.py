@@ -122,6 +122,7 @@ def test_crash_and_hang_cost_one_cell_each_and_the_report_is_written(tmp_path: P
                                                                    "control, hypercall, pairing"),
     (["--backend", "simulator", "-n", "many"], "-n takes a number of workers or 'auto'"),
     (["--backend", "simulator", "--shrink-seconds", "0"], "--shrink-seconds takes a positive number"),
+    (["--backend", "simulator", "--shard", "3/2"], "--shard takes I/N with 1 <= I <= N"),
     (["--backend", "simulator", "--report", "missing/dir/r.json"], "'missing/dir/r.json': the directory"),
     (["--backend", "simulator", "--report", "."], "'.' is a directory"),
 ])
@@ -177,6 +178,62 @@ def test_a_violation_says_whether_its_steps_are_fully_shrunk(tmp_path: Path, opt
     if fully is not None:
         assert v["fully_shrunk"] is fully
     assert "steps" in run.stdout and "tmem-conformance replay REPORT --violation pair:v1:64:v1/hypercall" in run.stdout
+
+
+class Returns(Hangs):
+    """The simulator, except that every NEW_POOL returns RETURNS instead of its slot."""
+
+    RETURNS: object = None
+
+    def hypercall(self, domid: int, word_size: int, op: bytes, memory: bytearray) -> int:
+        ret = self.inner.hypercall(domid, word_size, op, memory)
+        return self.RETURNS if op[0] == 1 else ret  # type: ignore[return-value]
+
+
+class ReturnsNone(Returns):
+    RETURNS = None
+
+
+class ReturnsFloat(Returns):
+    RETURNS = 0.0
+
+
+class ReturnsHuge(Returns):
+    RETURNS = 2**80
+
+
+class RaisesHtml(Raises):
+    def hypercall(self, domid: int, word_size: int, op: bytes, memory: bytearray) -> int:
+        raise RuntimeError("<script>alert('owned')</script> & <b>bold</b>")
+
+
+@pytest.mark.parametrize(("backend", "verdict", "message"), [
+    ("ReturnsNone", "error", "the backend returned None (NoneType), not an int"),
+    ("ReturnsFloat", "error", "the backend returned 0.0 (float), not an int"),
+    ("ReturnsHuge", "fail", "observed returned 1208925819614629174706176"),
+])
+def test_a_return_value_that_is_not_a_long_is_named(tmp_path: Path, backend: str, verdict: str,
+                                                     message: str) -> None:
+    report = tmp_path / "r.json"
+    run = certify("--backend", f"tests.test_certify_cli:{backend}", "--cells", "pair:v1:64:v1/hypercall",
+                  "-n", "0", "--no-shrink", "--report", str(report))
+    assert run.returncode == 1, run.stdout + run.stderr
+    [cell] = json.loads(report.read_text())["cells"]
+    assert cell["verdict"] == verdict
+    said = [e["message"] for e in cell["errors"]] + [v["message"] for v in cell["violations"]]
+    assert any(message in m for m in said), said
+
+
+def test_html_in_a_backends_error_is_escaped_in_the_html_report(tmp_path: Path) -> None:
+    report, page = tmp_path / "r.json", tmp_path / "r.html"
+    run = certify("--backend", "tests.test_certify_cli:RaisesHtml", "--cells", "pair:v1:64:v1/hypercall", "-n", "0",
+                  "--report", str(report))
+    assert run.returncode == 1, run.stdout + run.stderr
+    rendered = subprocess.run([sys.executable, "-m", "tmem_conformance.cli", "report", "render", str(report),
+                               "--format", "html", "-o", str(page)], capture_output=True, text=True, timeout=120)
+    assert rendered.returncode == 0, rendered.stderr
+    html = page.read_text()
+    assert "<script>alert" not in html and "&lt;script&gt;alert" in html
 
 
 def test_a_cell_pattern_may_name_its_machines() -> None:

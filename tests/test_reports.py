@@ -101,6 +101,9 @@ def test_malformed_reports_are_named(workdir: Path, full: dict[str, Any]) -> Non
     (workdir / "notjson.json").write_text("{")
     assert "is not JSON: line 1" in tool("report", "render", str(workdir / "notjson.json")).stderr
     assert "no report at" in tool("report", "render", str(workdir / "nope.json")).stderr
+    (workdir / "empty.json").write_text("")
+    empty = tool("report", "render", str(workdir / "empty.json"))
+    assert empty.returncode == 2 and "is not JSON" in empty.stderr and "Traceback" not in empty.stderr
 
 
 def test_markdown_renders_both_grids_and_links_violations(workdir: Path, broken: dict[str, Any]) -> None:
