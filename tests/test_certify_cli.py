@@ -82,8 +82,9 @@ class SegfaultsOnWrite(Hangs):
 
 def test_a_crash_is_shrunk_in_fresh_processes_to_the_op_that_kills(tmp_path: Path) -> None:
     report = tmp_path / "crash.json"
+    # A generous budget (10 x 4 s for a crash), so that a slow machine shrinks it too.
     run = certify("--backend", "tests.test_certify_cli:SegfaultsOnWrite", "--cells", "pair:v1:64:v1/hypercall",
-                  "-n", "0", "--report", str(report))
+                  "-n", "0", "--shrink-seconds", "4", "--report", str(report))
     assert run.returncode == 1, run.stdout + run.stderr
     [cell] = json.loads(report.read_text())["cells"]
     assert cell["verdict"] == "crash"
