@@ -30,6 +30,7 @@ from .models.errors import UsageError
 from .paths import writable
 from .profiles import PROFILES
 from .registry import load
+from .report import case_verdict, worst
 
 VERDICT_STYLE = {"pass": "green", "fail": "bold red", "error": "red", "crash": "bold magenta",
                  "hang": "magenta", "not run": "yellow"}
@@ -229,8 +230,7 @@ class ProgressTracker:
         props = dict(report.user_properties)
         if "tmem" in props:
             self.examples[cell] += json.loads(props["tmem"])["examples"]
-        self.verdicts[cell].append("pass" if report.passed else "fail" if "tmem-violation" in props
-                                   else props.get("tmem-died", "error"))
+        self.verdicts[cell].append(case_verdict(report.passed, props))
         if "tmem-violation" in props:  # say it now: the table comes only when every cell is done
             v = json.loads(props["tmem-violation"])
             self.say(Text(f"{cell} ({case[1]}): rule {v['rule']} violated: {v['observed']}"[:300],
@@ -238,7 +238,7 @@ class ProgressTracker:
         self.pending[cell] -= 1
         if self.pending[cell] == 0:
             self.running.discard(cell)
-            verdict = min(self.verdicts[cell], key=["crash", "hang", "error", "fail", "pass"].index)
+            verdict = worst(self.verdicts[cell])
             line = f"{cell:22} {self.expected[cell]:17} {verdict:6} {self.examples[cell]:6} examples"
             self.say(Text(line, style=VERDICT_STYLE.get(verdict, "")))
         self.refresh()

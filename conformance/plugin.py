@@ -25,7 +25,7 @@ from .cases import Case, cases_for, parse_peers, select_cells
 from .checked import BackendDied, BackendError, find_exception
 from .models.errors import TmemConformanceError, Violation
 from .registry import LoadedBackend, load
-from .report import CaseResult, Report
+from .report import CaseResult, Report, case_verdict
 
 SUITE_DIR = os.path.join(os.path.dirname(__file__), "suite")
 DEFAULT_TIME_LIMIT = 900.0
@@ -184,8 +184,7 @@ class _Recorder:
         if "tmem" not in props or report.when != "call":
             return
         info = json.loads(props["tmem"])
-        verdict = "pass" if report.passed else "fail" if "tmem-violation" in props else props.get("tmem-died",
-                                                                                                   "error")
+        verdict = case_verdict(report.passed, props)
         self.state.results.append(CaseResult(
             info["cell"], info["machine"], verdict, report.duration, info["examples"], info["steps"],
             json.loads(props["tmem-violation"]) if "tmem-violation" in props else None,

@@ -9,6 +9,7 @@ field; shard reports merge into one, and a cell no shard ran stays
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -36,6 +37,14 @@ class CaseResult:
 
 def worst(verdicts: list[str]) -> str:
     return min(verdicts, key=VERDICTS.index) if verdicts else "not run"
+
+
+def case_verdict(passed: bool, props: Mapping[str, Any]) -> str:
+    """A case's verdict from its test report's user properties: pass, fail (a violation), or how the
+    backend died (crash, hang; error when it raised or answered something that is not a return value)."""
+    if passed:
+        return "pass"
+    return "fail" if "tmem-violation" in props else str(props.get("tmem-died", "error"))
 
 
 @dataclass
