@@ -9,6 +9,7 @@ raises LayoutError naming the struct, field, version and word size.
 from __future__ import annotations
 
 import struct as _struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from functools import cache, lru_cache
 from typing import Any
@@ -174,14 +175,19 @@ def _compiled(v: AbiVersion, word_size: int, member: str) -> tuple[_struct.Struc
     """One struct.Struct reading cmd, pool_id and every field of `member` (padding skipped)."""
     lay = layout(v, word_size)
     fields = (lay.op.field("cmd"), lay.op.field("pool_id"), *lay.member_fields(member))
+    names = tuple((f.name.split(".", 1)[1], f.count, f.count > 1 or f.name.endswith("oid")) for f in fields[2:])
+    return _struct_of(fields), names
+
+
+def _struct_of(fields: Sequence[Field]) -> _struct.Struct:
+    """One struct.Struct packing `fields` (in offset order) at their offsets, padding skipped."""
     fmt, pos = "<", 0
     for f in fields:
         if f.offset > pos:
             fmt += f"{f.offset - pos}x"
         fmt += _FORMATS[(f.ctype.size, f.ctype.signed)][1] * f.count
         pos = f.offset + f.ctype.size * f.count
-    names = tuple((f.name.split(".", 1)[1], f.count, f.count > 1 or f.name.endswith("oid")) for f in fields[2:])
-    return _struct.Struct(fmt), names
+    return _struct.Struct(fmt)
 
 
 @cache
@@ -190,13 +196,7 @@ def _compiled_handle(v: AbiVersion, word_size: int) -> _struct.Struct:
     lay = layout(v, word_size)
     fields = sorted(lay.handle.fields, key=lambda f: f.offset)
     assert [f.name for f in fields] == ["pool_id", "index", "oid"], fields
-    fmt, pos = "<", 0
-    for f in fields:
-        if f.offset > pos:
-            fmt += f"{f.offset - pos}x"
-        fmt += _FORMATS[(f.ctype.size, f.ctype.signed)][1] * f.count
-        pos = f.offset + f.ctype.size * f.count
-    return _struct.Struct(fmt)
+    return _struct_of(fields)
 
 
 def pack_handle(h: TmemHandle, v: str | int | AbiVersion, word_size: int = 64) -> bytes:

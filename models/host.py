@@ -441,15 +441,17 @@ class ReferenceHost:
         else:
             rule = "TMEM-GET-002"
         result = Outcomes(what, rule, options, by_ret)
-        lost = next((k for k, p in sorted(pool.pages.items()) if p.sure and k != key), None)
-        if lost is not None and (page is None or not page.sure):
+        frame_ok = 0 <= g.cmfn < len(memory) // PAGE_SIZE
+        miss = page is None or not page.sure
+        lost = next((k for k, p in pool.pages.items() if p.sure and k != key), None) if miss else None
+        if lost is not None:
             # -EEMPTY for a miss while the pool must hold `lost`: lost (its rule), or a miss misreported?
             result.by_ret.setdefault(neg(Errno.EEMPTY), pool.pages[lost].kept_by or _KEEPER[pool.persistent])
-            frame = g.cmfn if 0 <= g.cmfn < len(memory) // PAGE_SIZE else 0
+            frame = g.cmfn if frame_ok else 0
             probe = codec.TmemOp(Cmd.GET_PAGE, slot, codec.Gen(lost[0], lost[1], 0, 0, 0, frame))
             result.probe = (neg(Errno.EEMPTY), probe, {1: "TMEM-GET-002"},
                             f"the pool still holds oid {lost[0]} index {lost[1]}: a miss reported as empty")
-        if page is not None and page.replaced and 0 <= g.cmfn < len(memory) // PAGE_SIZE:
+        if page is not None and page.replaced and frame_ok:
             # PUT_PAGE's replacement breaks the dup-put rule; WRITE's and NEW_PAGE's, their own.
             stale = "TMEM-PUT-002" if page.origin == ORIGIN[Cmd.PUT_PAGE] else page.origin
             result.diagnoses.append((stale, "the data a dup put replaced", [

@@ -99,6 +99,15 @@ def machines(cell: Cell, factory: BackendFactory) -> tuple[type[CellMachine], ty
             self.step_done()
             return ret
 
+        def gen(self, dom: int, cmd: int, pool_id: int, oid: tuple[int, ...], index: int, cmfn: int) -> int:
+            """A whole-page op (put, get, flush) on one handle; `cmfn` the caller's frame."""
+            return self.call(dom, codec.TmemOp(cmd, pool_id, codec.Gen(oid, index, 0, 0, 0, cmfn)))
+
+        def flush_handle(self, handle: tuple, whole_object: bool) -> None:
+            """FLUSH_PAGE of the handle, or FLUSH_OBJECT of its object."""
+            dom, pid, oid, index = handle
+            self.gen(dom, Cmd.FLUSH_OBJECT if whole_object else Cmd.FLUSH_PAGE, pid, oid, index, 0)
+
         def ctrl(self, subop: int, cli: int, pool_id: int = 0, arg1: int = 0, arg2: int = 0,
                  oid: tuple[int, ...] = (), buf: int = 0, dom: int = 0) -> int:
             return self.call(dom, codec.TmemOp(Cmd.CONTROL, pool_id, codec.Ctrl(subop, cli, arg1, arg2, oid, buf)))
@@ -115,7 +124,7 @@ def machines(cell: Cell, factory: BackendFactory) -> tuple[type[CellMachine], ty
             dom, pid = pool
             if cmfn < PAGES_PER_DOMAIN:
                 self.memory[dom][cmfn * PAGE_SIZE:(cmfn + 1) * PAGE_SIZE] = data
-            self.call(dom, codec.TmemOp(cmd, pid, codec.Gen(oid, index, 0, 0, 0, cmfn)))
+            self.gen(dom, cmd, pid, oid, index, cmfn)
             return (dom, pid, oid, index)
 
         @rule(target=handles, pool=pools, oid=object_ids, index=S.INDICES, data=S.PAGES, cmfn=cmfns,
@@ -129,7 +138,7 @@ def machines(cell: Cell, factory: BackendFactory) -> tuple[type[CellMachine], ty
         @logged
         def get(self, handle: tuple, cmfn: int, other: int | None) -> None:
             dom, pid, oid, index = handle
-            self.call(other or dom, codec.TmemOp(Cmd.GET_PAGE, pid, codec.Gen(oid, index, 0, 0, 0, cmfn)))
+            self.gen(other or dom, Cmd.GET_PAGE, pid, oid, index, cmfn)
 
         @rule(target=handles, a=doms, b=doms, pick=st.integers(0, 15), oid=object_ids, index=S.INDICES,
               data=S.PAGES)
@@ -146,16 +155,14 @@ def machines(cell: Cell, factory: BackendFactory) -> tuple[type[CellMachine], ty
                 return multiple()
             sa, sb = pairs[pick % len(pairs)]
             handle = self._put((a, sa), oid, index, data, 0, Cmd.PUT_PAGE)
-            self.call(b, codec.TmemOp(Cmd.GET_PAGE, sb, codec.Gen(oid, index, 0, 0, 0, 1)))
-            self.call(a, codec.TmemOp(Cmd.GET_PAGE, sa, codec.Gen(oid, index, 0, 0, 0, 2)))
+            self.gen(b, Cmd.GET_PAGE, sb, oid, index, 1)
+            self.gen(a, Cmd.GET_PAGE, sa, oid, index, 2)
             return multiple(handle, (b, sb, oid, index))
 
         @rule(handle=handles, whole_object=st.booleans())
         @logged
         def flush(self, handle: tuple, whole_object: bool) -> None:
-            dom, pid, oid, index = handle
-            cmd = Cmd.FLUSH_OBJECT if whole_object else Cmd.FLUSH_PAGE
-            self.call(dom, codec.TmemOp(cmd, pid, codec.Gen(oid, index, 0, 0, 0, 0)))
+            self.flush_handle(handle, whole_object)
 
         def audit_pages(self) -> None:
             """Read back every page the model says must be there, from every client that holds its pool."""
@@ -168,8 +175,7 @@ def machines(cell: Cell, factory: BackendFactory) -> tuple[type[CellMachine], ty
                         continue
                     for (oid, index), page in sorted(pool.pages.items()):
                         if page.sure:
-                            self.call(dom, codec.TmemOp(Cmd.GET_PAGE, slot, codec.Gen(
-                                oid, index, 0, 0, 0, PAGES_PER_DOMAIN - 1)))
+                            self.gen(dom, Cmd.GET_PAGE, slot, oid, index, PAGES_PER_DOMAIN - 1)
 
         @rule()
         @logged
@@ -210,20 +216,19 @@ def machines(cell: Cell, factory: BackendFactory) -> tuple[type[CellMachine], ty
         def flush_then_get(self, handle: tuple, whole_object: bool) -> None:
             """A flush, then a get of the handle it removed: a miss."""
             dom, pid, oid, index = handle
-            cmd = Cmd.FLUSH_OBJECT if whole_object else Cmd.FLUSH_PAGE
-            self.call(dom, codec.TmemOp(cmd, pid, codec.Gen(oid, index, 0, 0, 0, 0)))
-            self.call(dom, codec.TmemOp(Cmd.GET_PAGE, pid, codec.Gen(oid, index, 0, 0, 0, 1)))
+            self.flush_handle(handle, whole_object)
+            self.gen(dom, Cmd.GET_PAGE, pid, oid, index, 1)
 
         @rule(handle=handles, cmfn=st.integers(0, PAGES_PER_DOMAIN - 1))
         @logged
         def get_again(self, handle: tuple, cmfn: int) -> None:
             dom, pid, oid, index = handle
-            self.call(dom, codec.TmemOp(Cmd.GET_PAGE, pid, codec.Gen(oid, index, 0, 0, 0, cmfn)))
+            self.gen(dom, Cmd.GET_PAGE, pid, oid, index, cmfn)
 
         @rule(pool=pools, oid=object_ids, index=S.INDICES, cmfn=cmfns)
         @logged
         def get_anything(self, pool: tuple[int, int], oid: tuple[int, ...], index: int, cmfn: int) -> None:
-            self.call(pool[0], codec.TmemOp(Cmd.GET_PAGE, pool[1], codec.Gen(oid, index, 0, 0, 0, cmfn)))
+            self.gen(pool[0], Cmd.GET_PAGE, pool[1], oid, index, cmfn)
 
         @rule(handle=handles, oid=object_ids, window=S.WINDOWS, data=S.PAGES)
         @logged
@@ -231,10 +236,10 @@ def machines(cell: Cell, factory: BackendFactory) -> tuple[type[CellMachine], ty
                               data: bytes) -> None:
             """Flush a page, WRITE a window to a new handle, read it whole: outside the window it is zero."""
             dom, pid, old_oid, index = handle
-            self.call(dom, codec.TmemOp(Cmd.FLUSH_PAGE, pid, codec.Gen(old_oid, index, 0, 0, 0, 0)))
+            self.gen(dom, Cmd.FLUSH_PAGE, pid, old_oid, index, 0)
             self.memory[dom][:PAGE_SIZE] = data
             self.call(dom, codec.TmemOp(Cmd.WRITE, pid, codec.Gen(oid, RECYCLE_INDEX, *window, 0)))
-            self.call(dom, codec.TmemOp(Cmd.GET_PAGE, pid, codec.Gen(oid, RECYCLE_INDEX, 0, 0, 0, 1)))
+            self.gen(dom, Cmd.GET_PAGE, pid, oid, RECYCLE_INDEX, 1)
 
         @rule(handle=handles)
         @logged
@@ -249,7 +254,7 @@ def machines(cell: Cell, factory: BackendFactory) -> tuple[type[CellMachine], ty
             ret = self.call(dom, codec.TmemOp(Cmd.NEW_POOL, 0, codec.Creat(
                 (0, 0), pool_flags(persist=old.persistent, spec=v.spec), 0)))
             if ret >= 0:
-                self.call(dom, codec.TmemOp(Cmd.GET_PAGE, ret, codec.Gen(oid, index, 0, 0, 0, 1)))
+                self.gen(dom, Cmd.GET_PAGE, ret, oid, index, 1)
 
         @rule(handle=handles, window=S.WINDOWS, cmfn=cmfns, data=S.PAGES,
               cmd=st.sampled_from([Cmd.READ, Cmd.WRITE]))
@@ -312,7 +317,7 @@ def machines(cell: Cell, factory: BackendFactory) -> tuple[type[CellMachine], ty
             theirs = self.call(b, codec.TmemOp(Cmd.NEW_POOL, 0, codec.Creat(ALL_ONES_UUID, flags, 0)))
             if mine >= 0 and theirs >= 0:
                 self._put((a, mine), oid, index, data, 0, Cmd.PUT_PAGE)
-                self.call(b, codec.TmemOp(Cmd.GET_PAGE, theirs, codec.Gen(oid, index, 0, 0, 0, 1)))
+                self.gen(b, Cmd.GET_PAGE, theirs, oid, index, 1)
             for dom, slot in ((a, mine), (b, theirs)):
                 if slot >= 0:
                     self.call(dom, codec.TmemOp(Cmd.DESTROY_POOL, slot, codec.Gen((0,) * words)))
@@ -329,8 +334,8 @@ def machines(cell: Cell, factory: BackendFactory) -> tuple[type[CellMachine], ty
             a, b = (low,) + (0,) * (words - 1), (low, 1) + (0,) * (words - 2)
             self._put(pool, a, index, data, 0, Cmd.PUT_PAGE)
             self._put(pool, b, index, data[::-1], 1, Cmd.PUT_PAGE)
-            self.call(pool[0], codec.TmemOp(Cmd.FLUSH_OBJECT, pool[1], codec.Gen(a, 0, 0, 0, 0, 0)))
-            self.call(pool[0], codec.TmemOp(Cmd.GET_PAGE, pool[1], codec.Gen(b, index, 0, 0, 0, 2)))
+            self.gen(pool[0], Cmd.FLUSH_OBJECT, pool[1], a, 0, 0)
+            self.gen(pool[0], Cmd.GET_PAGE, pool[1], b, index, 2)
 
     class ControlMachine(Machine):
         """The control plane: freeze, auth, shared-pool users coming and going, save and restore, domains."""
@@ -346,12 +351,11 @@ def machines(cell: Cell, factory: BackendFactory) -> tuple[type[CellMachine], ty
             """FREEZE the handle's client, put a page (refused: it is frozen), flush the handle (done, yet
             -EFROZEN), THAW, get it (a miss)."""
             dom, pid, oid, index = handle
-            cmd = Cmd.FLUSH_OBJECT if whole_object else Cmd.FLUSH_PAGE
             self.ctrl(Subop.FREEZE, dom)
-            self.call(dom, codec.TmemOp(Cmd.NEW_PAGE, pid, codec.Gen(oid, SAVE_PROBE_INDEX, 0, 0, 0, 0)))
-            self.call(dom, codec.TmemOp(cmd, pid, codec.Gen(oid, index, 0, 0, 0, 0)))
+            self.gen(dom, Cmd.NEW_PAGE, pid, oid, SAVE_PROBE_INDEX, 0)
+            self.flush_handle(handle, whole_object)
             self.ctrl(Subop.THAW, dom)
-            self.call(dom, codec.TmemOp(Cmd.GET_PAGE, pid, codec.Gen(oid, index, 0, 0, 0, 1)))
+            self.gen(dom, Cmd.GET_PAGE, pid, oid, index, 1)
 
         @rule(subop=st.sampled_from(CONTROL_SUBOPS), cli=targets, arg1=st.one_of(st.integers(0, 3),
                                                                                  st.just(2**32 - 1)))
@@ -422,7 +426,7 @@ def machines(cell: Cell, factory: BackendFactory) -> tuple[type[CellMachine], ty
             self._put((owner, mine), oid, index, data, 0, Cmd.PUT_PAGE)
             for slot in sorted(pool.users[leaver]):
                 self.call(leaver, codec.TmemOp(Cmd.DESTROY_POOL, slot, codec.Gen((0,) * words)))
-            self.call(owner, codec.TmemOp(Cmd.GET_PAGE, mine, codec.Gen(oid, index, 0, 0, 0, 1)))
+            self.gen(owner, Cmd.GET_PAGE, mine, oid, index, 1)
 
         @rule(dom=doms)
         @logged
@@ -440,8 +444,7 @@ def machines(cell: Cell, factory: BackendFactory) -> tuple[type[CellMachine], ty
             self.ctrl(Subop.SAVE_BEGIN, cli, arg1=int(live))
             client = self.host.model.state.clients.get(cli)
             if client is not None and client.used_slots() and cli in self.memory:
-                self.call(cli, codec.TmemOp(Cmd.NEW_PAGE, client.used_slots()[0],
-                                            codec.Gen(oid, SAVE_PROBE_INDEX, 0, 0, 0, 0)))
+                self.gen(cli, Cmd.NEW_PAGE, client.used_slots()[0], oid, SAVE_PROBE_INDEX, 0)
 
         @rule(pool=pools, subop=st.sampled_from(SAVE_QUERIES))
         @logged
