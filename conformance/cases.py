@@ -20,6 +20,11 @@ BUILTIN_CANDIDATES = ("simulator", "ctmem", "cytmem")
 #: migration case takes about twice as long as one of a pairing cell's three).
 CASE_WEIGHT = {"migration": 2.0}
 
+#: Machines that read nothing of their cell but these fields (the hypercall and control machines drive
+#: the host alone, whatever the guest): cells alike in them run the same machine, and one shrunk
+#: counterexample serves them all.
+MACHINE_READS = {"hypercall": ("kind", "host", "word_size"), "control": ("kind", "host", "word_size")}
+
 
 @dataclass(frozen=True)
 class Case:
@@ -40,6 +45,19 @@ class Case:
     def weight(self) -> float:
         """Relative running time (bench's seconds per case): the scheduler starts the long ones first."""
         return CASE_WEIGHT.get(self.machine, 1.0)
+
+    @property
+    def family(self) -> str:
+        """Cases that run the same machine on the backend in the same role: a counterexample one of
+        them shrank is tried first by the others (hypothesis' example database), not shrunk again.
+        Migrations to (or from) each peer form one family; a machine reading only its host's version
+        and word size is one family over every cell with that host."""
+        if self.peer is not None:
+            return f"{self.cell.id}/{self.machine}-{self.direction}"
+        fields = MACHINE_READS.get(self.machine)
+        if fields is None:
+            return self.id
+        return ":".join(str(getattr(self.cell, f)) for f in fields) + f"/{self.machine}"
 
     @property
     def label(self) -> str:

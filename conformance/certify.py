@@ -25,6 +25,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from .checked import abridged
 from .cases import cases_for, parse_peers, select_cells
 from .models.errors import UsageError
 from .paths import writable
@@ -66,6 +67,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--shrink-seconds", type=float, default=None, metavar="SECONDS",
                    help="how long a failing case may shrink its counterexample before it is reported as it "
                         "is then, marked not fully shrunk (default 2)")
+    p.add_argument("--no-quick-look", action="store_true",
+                   help="skip the quick look: a couple of short, unshrunk examples of every cell run first, so "
+                        "that a failure shows in seconds")
     p.add_argument("--shard", metavar="I/N", help="run only shard I of N (a deterministic 1/N of the cells)")
     p.add_argument("--quiet", action="store_true",
                    help="no live display: a line per cell as it finishes, then the verdict table")
@@ -95,6 +99,8 @@ def pytest_args(args: argparse.Namespace, report_path: str) -> list[str]:
         out.append(f"--tmem-shrink-seconds={args.shrink_seconds}")
     if getattr(args, "exitfirst", False):
         out.append("-x")
+    if not getattr(args, "no_quick_look", False):
+        out.append("--tmem-quick-look")
     out.append(f"--tmem-peers={args.peers}")
     if args.time_limit:
         out.append(f"--tmem-time-limit={args.time_limit}")
@@ -223,11 +229,16 @@ class ProgressTracker:
             self.refresh()
 
     def pytest_runtest_logreport(self, report: Any) -> None:
+        props = dict(report.user_properties)
+        if "tmem-quick" in props and "tmem-violation" in props:
+            where, v = json.loads(props["tmem-quick"]), json.loads(props["tmem-violation"])
+            self.say(Text(f"{where['cell']} ({where['machine']}, quick look): rule {v['rule']} violated: "
+                          f"{v['observed']}"[:300], style="bold red"))
+            return
         case = self._case(report.nodeid)
         if not case or case[0] not in self.pending or report.when != "call":
             return
         cell = case[0]
-        props = dict(report.user_properties)
         if "tmem" in props:
             self.examples[cell] += json.loads(props["tmem"])["examples"]
         self.verdicts[cell].append(case_verdict(report.passed, props))
@@ -291,9 +302,13 @@ def print_summary(doc: dict[str, Any], console: Console, quiet: bool = False) ->
         for v in c["violations"]:
             console.print(f"\n[bold red]{c['id']}[/] ({v['machine']}): {escape(v['message'])}", markup=True)
             shrunk = "" if v.get("fully_shrunk", True) else ", not fully shrunk: --shrink-seconds ran out"
-            console.print(f"  {len(v['steps'])} steps{shrunk}; re-run them with `tmem-conformance replay REPORT "
+            console.print(f"  {v.get('machine_steps', 0)} machine steps, {len(v['steps'])} lines{shrunk}; "
+                          f"re-run them with `tmem-conformance replay REPORT "
                           f"--violation {v['id']}`", markup=False)
-            for step in v["steps"][-12:]:
+            if v.get("same_as"):
+                console.print(f"  the same steps as {v['same_as']} (shrunk once, above)", markup=False)
+                continue
+            for step in abridged(v["steps"]):
                 console.print(f"    {step}", markup=False)
         for e in c["errors"]:
             console.print(f"\n[red]{c['id']}[/] ({e['machine']}): {c['verdict']}: {escape(e['message'])}",

@@ -76,6 +76,36 @@ def steps_from_trail(trail: tuple[str, ...] | list[str]) -> list[str]:
     return out
 
 
+#: How a machine step's line begins in a violation's steps (the hypercalls it made follow it).
+STEP_PREFIX = "step "
+
+
+def short(value: object) -> str:
+    """An argument as a step line shows it: a page as its length and first bytes, not 4096 of them."""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).hex() if len(value) <= 8 else f"<{len(value)} bytes {bytes(value[:4]).hex()}...>"
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(short(v) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+    return repr(value)
+
+
+def machine_steps(lines: list[str]) -> int:
+    """How many machine steps a violation's lines hold (the rest are hypercalls and checks)."""
+    return sum(1 for line in lines if line.startswith(STEP_PREFIX))
+
+
+def abridged(lines: list[str], tail: int = 8) -> list[str]:
+    """A violation's lines for a terminal: every machine step and the last `tail` lines, "..." between."""
+    keep = [i for i, line in enumerate(lines) if line.startswith(STEP_PREFIX) or i >= len(lines) - tail]
+    out: list[str] = []
+    for prev, i in zip([-1] + keep, keep):
+        if i != prev + 1:
+            out.append("...")
+        out.append(lines[i])
+    return out
+
+
 @dataclass
 class StepLog:
     """The steps of one example: readable lines, and events exact enough to replay them.
@@ -87,9 +117,17 @@ class StepLog:
     entries: list[str | Callable[[], str]] = field(default_factory=list)
     events: list[dict[str, object]] = field(default_factory=list)
     _seen: dict[tuple[str, int], bytes] = field(default_factory=dict, repr=False)
+    #: machine steps (rules) so far
+    rules: int = 0
 
     def add(self, line: str | Callable[[], str]) -> None:
         self.entries.append(line)
+
+    def rule(self, name: str, kwargs: Mapping[str, object]) -> None:
+        """A machine step begins: its rule and arguments head the hypercalls it makes."""
+        self.rules += 1
+        n = self.rules
+        self.entries.append(lambda: f"{STEP_PREFIX}{n}: {name}({', '.join(f'{k}={short(v)}' for k, v in kwargs.items())})")
 
     @property
     def lines(self) -> list[str]:

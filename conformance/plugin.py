@@ -9,6 +9,7 @@ fails its test with the rule id, expected vs observed and the shrunk steps;
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -22,10 +23,11 @@ from hypothesis import Phase, settings
 
 from . import profiles
 from .cases import Case, cases_for, parse_peers, select_cells
-from .checked import BackendDied, BackendError, find_exception
+from .checked import BackendDied, BackendError, find_exception, machine_steps
 from .models.errors import TmemConformanceError, Violation
 from .registry import LoadedBackend, load
 from .report import CaseResult, Report, case_verdict
+from .rundb import RunDatabase
 
 SUITE_DIR = os.path.join(os.path.dirname(__file__), "suite")
 DEFAULT_TIME_LIMIT = 900.0
@@ -56,6 +58,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--tmem-shrink-seconds", metavar="SECONDS", type=float, default=DEFAULT_SHRINK_SECONDS,
                     help="stop shrinking a case's counterexample after this long and report it as it is "
                          f"then, marked not fully shrunk (default {DEFAULT_SHRINK_SECONDS:g})")
+    group.addoption("--tmem-quick-look", action="store_true", default=False,
+                    help="first run a couple of short examples of every cell, unshrunk, so that a failure shows "
+                         "in seconds (certify does this unless told --no-quick-look)")
     group.addoption("--tmem-shard", metavar="I/N", default=None,
                     help="run only shard I of N (a deterministic 1/N of the selected cells)")
 
@@ -88,7 +93,11 @@ def pytest_configure(config: pytest.Config) -> None:
         cases = cases_for(config.getoption("--tmem-cells"), config.getoption("--tmem-shard"), peer_names)
     except TmemConformanceError as e:
         raise pytest.UsageError(str(e)) from e
-    config.stash[_STATE] = _State(backend, dest, cases, peers)
+    worker = getattr(config, "workerinput", None)
+    # The run's example database: made by the controller (or the only process), used by every worker.
+    rundb = RunDatabase(worker["tmem_run_examples"]) if worker and "tmem_run_examples" in worker else \
+        RunDatabase.create()
+    config.stash[_STATE] = _State(backend, dest, cases, peers, rundb, owner=worker is None)
     config.pluginmanager.register(_Recorder(config.stash[_STATE]), "tmem-recorder")
     if SUITE_DIR not in config.args:
         config.args.append(SUITE_DIR)
@@ -96,13 +105,30 @@ def pytest_configure(config: pytest.Config) -> None:
 
 class _State:
     def __init__(self, backend: LoadedBackend, dest: LoadedBackend, cases: list[Case],
-                 peers: dict[str, LoadedBackend]) -> None:
+                 peers: dict[str, LoadedBackend], rundb: RunDatabase, owner: bool) -> None:
         self.backend, self.dest, self.cases, self.peers = backend, dest, cases, peers
+        self.rundb, self.owns_rundb = rundb, owner
         self.results: list[CaseResult] = []
+        #: (cell, machine) -> the violation the quick look found there (a case that passes still fails by it)
+        self.quick: dict[tuple[str, str], dict[str, Any]] = {}
         self.started = time.time()
 
 
 _STATE = pytest.StashKey[_State]()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist: each worker shares the controller's example database."""
+    state = node.config.stash.get(_STATE, None)
+    if state is not None:
+        node.workerinput["tmem_run_examples"] = state.rundb.root
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(_STATE, None)
+    if state is not None and state.owns_rundb:
+        state.rundb.remove()
 
 
 def _state(config: pytest.Config) -> _State:
@@ -117,6 +143,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         # Longest first, so that no worker is left with a long case when the others are done.
         cases = sorted(_state(metafunc.config).cases, key=lambda c: -c.weight)
         metafunc.parametrize("tmem_case", cases, ids=[c.id for c in cases])
+    if "tmem_quick_cell" in metafunc.fixturenames:
+        every = _state(metafunc.config).cases
+        groups = [[k for k in every if k.cell.id == c] for c in dict.fromkeys(k.cell.id for k in every)]
+        metafunc.parametrize("tmem_quick_cell", groups, ids=[g[0].cell.id for g in groups])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without --tmem-quick-look the quick look's tests are deselected."""
+    if config.getoption("--tmem-quick-look"):
+        return
+    quick = [i for i in items if "tmem_quick_cell" in getattr(i, "fixturenames", ())]
+    if quick:
+        config.hook.pytest_deselected(items=quick)
+        items[:] = [i for i in items if i not in quick]
 
 
 @pytest.fixture
@@ -127,6 +167,11 @@ def tmem_backend(request: pytest.FixtureRequest) -> LoadedBackend:
 @pytest.fixture
 def tmem_peers(request: pytest.FixtureRequest) -> dict[str, LoadedBackend]:
     return _state(request.config).peers
+
+
+@pytest.fixture
+def tmem_rundb(request: pytest.FixtureRequest) -> RunDatabase:
+    return _state(request.config).rundb
 
 
 @pytest.fixture
@@ -148,15 +193,17 @@ def tmem_dest_backend(request: pytest.FixtureRequest) -> LoadedBackend:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[None, Any, None]:
     outcome = yield
     report = outcome.get_result()
-    if call.when != "call" or "tmem_case" not in getattr(item, "fixturenames", ()) or call.excinfo is None:
+    names = getattr(item, "fixturenames", ())
+    if call.when != "call" or not {"tmem_case", "tmem_quick_cell"} & set(names) or call.excinfo is None:
         return
     exc = call.excinfo.value
     v = find_exception(exc, Violation)
     if isinstance(v, Violation):
         report.user_properties.append(("tmem-violation", json.dumps({
             "rule": v.rule, "message": str(v), "expected": v.expected, "observed": v.observed,
-            "steps": list(getattr(v, "steps", [])), "replay": list(getattr(v, "events", [])),
-            "fully_shrunk": v.fully_shrunk})))
+            "steps": list(getattr(v, "steps", [])), "machine_steps": machine_steps(getattr(v, "steps", [])),
+            "replay": list(getattr(v, "events", [])),
+            "fully_shrunk": v.fully_shrunk, **({"same_as": v.same_as} if v.same_as else {})})))
         return
     died = find_exception(exc, BackendDied)
     if isinstance(died, BackendDied):
@@ -167,6 +214,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     if getattr(b, "events", None):  # a shrunk crash, or a backend that raised: replayable like a violation
         detail["replay"] = list(b.events)
     report.user_properties.append(("tmem-error", json.dumps(detail)))
+
+
+def _with_quick_look(results: list[CaseResult], quick: dict[tuple[str, str], dict[str, Any]]) -> list[CaseResult]:
+    """A case that passed its full budget still fails by a violation its quick look found, and one that
+    never ran (-x, an interrupt) fails by it too: nothing the quick look saw is lost."""
+    def failed(found: dict[str, Any]) -> dict[str, Any]:
+        return {**found, "message": f"{found['message']} (found by the quick look)"}
+    out = [dataclasses.replace(r, verdict="fail", violation=failed(quick[(r.cell, r.machine)]))
+           if r.verdict == "pass" and (r.cell, r.machine) in quick else r for r in results]
+    ran = {(r.cell, r.machine) for r in results}
+    out += [CaseResult(cell, machine, "fail", 0.0, violation=failed(v))
+            for (cell, machine), v in quick.items() if (cell, machine) not in ran]
+    return out
 
 
 class _Recorder:
@@ -181,6 +241,10 @@ class _Recorder:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props: dict[str, Any] = dict(report.user_properties)
+        if "tmem-quick" in props and "tmem-violation" in props and report.when == "call":
+            where = json.loads(props["tmem-quick"])
+            self.state.quick[(where["cell"], where["machine"])] = json.loads(props["tmem-violation"])
+            return
         if "tmem" not in props or report.when != "call":
             return
         info = json.loads(props["tmem"])
@@ -201,5 +265,6 @@ class _Recorder:
         report = Report(st.backend.spec, profile, seed if seed is not None else "derandomized"
                         if settings().derandomize else None,
                         select_cells(config.getoption("--tmem-cells"), config.getoption("--tmem-shard")),
-                        list(st.results), st.dest.spec, config.getoption("--tmem-shard"))
+                        _with_quick_look(st.results, st.quick), st.dest.spec,
+                        config.getoption("--tmem-shard"))
         report.write(path)

@@ -91,7 +91,8 @@ def text(docs: list[dict[str, Any]]) -> str:
             for v in s.violations:
                 out.append(f"{s.backend} {v['id']}: {v['message']}" +
                            ("" if v.get("fully_shrunk", True) else " (not fully shrunk)"))
-                out += [f"    {step}" for step in v["steps"]]
+                out += [f"    the same steps as {v['same_as']}"] if v.get("same_as") else \
+                    [f"    {step}" for step in v["steps"]]
             for e in s.errors:
                 out.append(f"{s.backend} {c.id} ({e['machine']}): {e['message']}")
     return "\n".join(out) + "\n"
@@ -125,8 +126,11 @@ def markdown(docs: list[dict[str, Any]], rules_doc: str = "CONFORMANCE.md") -> s
         for v in s.violations:
             out += [f"### <a id=\"{violation_anchor(s.backend, v['id'])}\"></a>{s.backend}: {v['id']}", "",
                     f"Rule [{v['rule']}]({rules_doc}#{anchor(v['rule'])}): {v['message']}" +
-                    ("" if v.get("fully_shrunk", True) else " (not fully shrunk)"), "", "```"]
-            out += list(v["steps"]) + ["```", ""]
+                    ("" if v.get("fully_shrunk", True) else " (not fully shrunk)"), ""]
+            if v.get("same_as"):
+                out += [f"The same steps as [{v['same_as']}](#{violation_anchor(s.backend, v['same_as'])}).", ""]
+                continue
+            out += ["```"] + list(v["steps"]) + ["```", ""]
         for e in s.errors:
             out += [f"### {s.backend}: {c.id} ({e['machine']}): error", "", "```", e["message"], "```", ""]
     return "\n".join(out)

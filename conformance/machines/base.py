@@ -25,6 +25,7 @@ def logged(fn: F) -> F:
         if counts is None:
             counts = type(self).rule_counts = Counter()
         counts[fn.__name__] += 1
+        self.log.rule(fn.__name__, kwargs)
         try:
             return fn(self, *args, **kwargs)
         except BackendError:

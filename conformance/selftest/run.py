@@ -57,7 +57,7 @@ FAULTS_MODULE = "tmem_conformance.selftest.faults"
 
 def certify_argv(job: Job, profile: str, report: str, time_limit: float | None) -> list[str]:
     argv = [sys.executable, "-c", CERTIFY, "certify", "--backend", job.spec, "--profile", profile, "-n", "0",
-            "--peers", "none", "--quiet", "--report", report]
+            "--peers", "none", "--quiet", "--no-quick-look", "--report", report]  # the full checks' own power
     if job.cells:
         argv += ["--cells", job.cells]
     if job.kind == "fault":

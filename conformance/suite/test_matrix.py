@@ -21,6 +21,7 @@ from tmem_conformance.checked import BackendDied, BackendError, find_exception, 
 from tmem_conformance.isolation import run_isolated
 from tmem_conformance.outofprocess import out_of_process
 from tmem_conformance.registry import LoadedBackend
+from tmem_conformance.rundb import RunDatabase
 
 #: A crash shrinks for this many times --shrink-seconds: each example it tries starts a helper process
 #: per host (outofprocess.py), some 70 ms, and crashes are rare enough to be worth the wait.
@@ -37,12 +38,47 @@ def quiet_collector() -> None:
     gc.set_threshold(*GC_THRESHOLD)
 
 
+#: The quick look: a couple of short examples of every machine of a cell, unshrunk, before any cell's
+#: full budget, so that a backend wrong from its first hypercall hears of it in seconds.
+QUICK_EXAMPLES, QUICK_STEPS = 2, 10
+
+
+def test_quick_look(tmem_quick_cell: list[Case], tmem_backend: LoadedBackend, tmem_dest_backend: LoadedBackend,
+                    tmem_peers: dict[str, LoadedBackend], tmem_time_limit: float,
+                    request: pytest.FixtureRequest) -> None:
+    quick = settings(settings(), max_examples=QUICK_EXAMPLES, stateful_step_count=QUICK_STEPS,
+                     phases=[Phase.explicit, Phase.generate], database=None)
+
+    def run() -> tuple[str, BaseException] | None:
+        quiet_collector()
+        for case in tmem_quick_cell:
+            machine = case.build(tmem_backend.factory, tmem_dest_backend.factory,
+                                 {name: peer.factory for name, peer in tmem_peers.items()})
+            try:
+                run_state_machine_as_test(machine, settings=quick)
+            except Exception as e:
+                return case.label, e
+        return None
+
+    result = run_isolated(run, timeout=tmem_time_limit)
+    if result.kind != "ok" or result.value is None:  # a crash or hang is the full case's to report
+        return
+    label, failure = result.value
+    v = find_violation(failure)
+    if v is not None:
+        v.fully_shrunk = False
+        request.node.user_properties.append(("tmem-quick", json.dumps({"cell": tmem_quick_cell[0].cell.id,
+                                                                        "machine": label})))
+        raise v
+
+
 def test_cell(tmem_case: Case, tmem_backend: LoadedBackend, tmem_dest_backend: LoadedBackend,
               tmem_peers: dict[str, LoadedBackend], tmem_time_limit: float, tmem_shrink_seconds: float,
-              request: pytest.FixtureRequest) -> None:
+              tmem_rundb: RunDatabase, request: pytest.FixtureRequest) -> None:
     machine = tmem_case.build(tmem_backend.factory, tmem_dest_backend.factory,
                               {name: peer.factory for name, peer in tmem_peers.items()})
-    current = settings()
+    # Its family's counterexamples first (rundb.py); derandomized generation is unchanged by them.
+    current = settings(settings(), database=tmem_rundb.examples(tmem_case.family, settings().database))
 
     def run() -> tuple[int, int, BaseException | None]:
         quiet_collector()
@@ -82,6 +118,9 @@ def test_cell(tmem_case: Case, tmem_backend: LoadedBackend, tmem_dest_backend: L
         assert result.exception is not None
         raise result.exception
     if failure is not None:
+        v = find_violation(failure)
+        if v is not None:
+            tmem_rundb.share(tmem_case.family, f"{tmem_case.cell.id}/{tmem_case.label}", v)  # a violation's id
         raise failure
 
 

@@ -1,0 +1,128 @@
+"""A failing backend heard of fast: the quick look, one shrink per counterexample family, step lines."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tmem_conformance.cases import cases_for
+from tmem_conformance.checked import STEP_PREFIX, abridged, machine_steps, short
+from tmem_conformance.models.errors import Violation
+from tmem_conformance.plugin import _with_quick_look
+from tmem_conformance.report import CaseResult
+from tmem_conformance.rundb import RunDatabase
+
+ROOT = Path(__file__).resolve().parent.parent
+HALF_PAGE = "tmem_conformance.selftest.faults:GetCopiesHalfPage"
+
+
+def certify(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tmem_conformance.cli", "certify", "--profile", "ci", *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=900)
+
+
+def test_families_join_cases_that_run_one_machine_in_one_role() -> None:
+    fam = {k.id: k.family for k in cases_for("pair:*:64:v1,mig:v0:v0:64", peers=["ctmem", "cytmem"])}
+    # The hypercall and control machines read only the host and word size: one family per host.
+    assert fam["pair:v0:64:v1/hypercall"] == fam["pair:v1:64:v1/hypercall"] == fam["pair:v1+shim:64:v1/hypercall"]
+    assert fam["pair:v0:64:v1/control"] == fam["pair:v1:64:v1/control"]
+    assert fam["pair:v0:64:v1/hypercall"] != fam["pair:v0:64:v1/control"]
+    assert len({fam[f"pair:{g}:64:v1/pairing"] for g in ("v0", "v1", "v1+shim")}) == 3  # the guest matters
+    # Migrations to (or from) every peer: one family per direction, apart from the backend's own.
+    assert fam["mig:v0:v0:64/migration-to-ctmem"] == fam["mig:v0:v0:64/migration-to-cytmem"]
+    assert fam["mig:v0:v0:64/migration-from-ctmem"] == fam["mig:v0:v0:64/migration-from-cytmem"]
+    assert len({fam["mig:v0:v0:64/migration-to-ctmem"], fam["mig:v0:v0:64/migration-from-ctmem"],
+                fam["mig:v0:v0:64/migration"]}) == 3
+    other = {k.family for k in cases_for("pair:v0:32:v1,pair:v0:64:v0")}
+    assert fam["pair:v0:64:v1/hypercall"] not in other  # another word size or host: another family
+
+
+def _violation(rule: str, steps: list[str], fully: bool = True) -> Violation:
+    v = Violation(rule, "what", "expected", "observed")
+    v.steps, v.fully_shrunk = steps, fully
+    return v
+
+
+def test_the_first_failure_of_a_family_is_referenced_by_the_same_steps_only(tmp_path: Path) -> None:
+    db = RunDatabase(str(tmp_path))
+    first = _violation("TMEM-GET-003", ["a", "b"], fully=False)
+    db.share("fam", "pair:v0:64:v1/hypercall", first)
+    assert first.same_as is None  # the first one is the original
+    again = _violation("TMEM-GET-003", ["a", "b"])
+    db.share("fam", "pair:v1:64:v1/hypercall", again)
+    assert again.same_as == "pair:v0:64:v1/hypercall"
+    assert again.fully_shrunk is False, "a reused counterexample is as shrunk as the one it reuses"
+    for other in (_violation("TMEM-GET-003", ["a", "c"]), _violation("TMEM-GET-001", ["a", "b"])):
+        db.share("fam", "pair:v1+shim:64:v1/hypercall", other)
+        assert other.same_as is None, (other.rule, other.steps)
+    elsewhere = _violation("TMEM-GET-003", ["a", "b"])
+    db.share("another family", "pair:v1:32:v1/hypercall", elsewhere)
+    assert elsewhere.same_as is None
+    db.remove()
+    assert not tmp_path.exists()
+
+
+def test_cells_of_one_family_shrink_once_and_say_whose_steps_they_show(tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    run = certify("--backend", HALF_PAGE, "--cells", "pair:v0:64:v1/hypercall,pair:v1:64:v1/hypercall",
+                  "-n", "0", "--peers", "none", "--no-quick-look", "--report", str(report))
+    assert run.returncode == 1, run.stdout + run.stderr
+    first, second = (c["violations"][0] for c in json.loads(report.read_text())["cells"])
+    assert first["rule"] == second["rule"] == "TMEM-GET-003"
+    assert "same_as" not in first and second["same_as"] == first["id"] == "pair:v0:64:v1/hypercall"
+    assert second["steps"] == first["steps"] and second["replay"], "the reference keeps its own replayable steps"
+    assert "the same steps as pair:v0:64:v1/hypercall" in run.stdout
+
+
+def test_the_quick_look_says_a_failure_before_the_cells_full_budget(tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    run = certify("--backend", HALF_PAGE, "--cells", "pair:v1:64:v1", "-n", "0", "--peers", "none", "--quiet",
+                  "--report", str(report))
+    assert run.returncode == 1, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    quick = [i for i, line in enumerate(lines) if "quick look): rule TMEM-" in line]
+    verdict = [i for i, line in enumerate(lines) if line.startswith("pair:v1:64:v1 ") and " fail " in line]
+    assert quick and verdict and quick[0] < verdict[0], run.stdout
+    # The full cases still give the verdicts: their violations are shrunk, not the quick look's.
+    cell = json.loads(report.read_text())["cells"][0]
+    assert cell["verdict"] == "fail" and set(cell["machines"]) == {"hypercall", "control", "pairing"}
+    assert not any("found by the quick look" in v["message"] for v in cell["violations"])
+    plain = certify("--backend", "simulator", "--cells", "pair:v1:64:v1/pairing", "-n", "0", "--peers", "none",
+                    "--quiet", "--no-quick-look")
+    assert plain.returncode == 0 and "quick look" not in plain.stdout
+
+
+def test_what_the_quick_look_found_is_never_lost() -> None:
+    found = {"rule": "TMEM-GET-003", "message": "rule TMEM-GET-003 violated: x", "steps": ["s"]}
+    results = [CaseResult("pair:v1:64:v1", "hypercall", "pass", 1.0, 40, 900),
+               CaseResult("pair:v1:64:v1", "control", "fail", 1.0, 3, 20, violation={"rule": "TMEM-GET-001"})]
+    out = _with_quick_look(results, {("pair:v1:64:v1", "hypercall"): found, ("pair:v1:64:v1", "control"): found,
+                                     ("pair:v1:64:v1", "pairing"): found})
+    by = {r.machine: r for r in out}
+    assert by["hypercall"].verdict == "fail" and by["hypercall"].examples == 40  # passed, then failed by it
+    assert by["hypercall"].violation["message"].endswith("(found by the quick look)")
+    assert by["control"].violation == {"rule": "TMEM-GET-001"}, "a case's own violation comes first"
+    assert by["pairing"].verdict == "fail", "a case that never ran (-x, an interrupt) keeps the quick look's"
+    assert _with_quick_look(results, {}) == results
+
+
+def test_a_violations_steps_name_each_machine_step_before_its_hypercalls(tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    run = certify("--backend", HALF_PAGE, "--cells", "mig:v0:v1:64", "-n", "0", "--peers", "none",
+                  "--report", str(report))
+    assert run.returncode == 1, run.stdout + run.stderr
+    [v] = json.loads(report.read_text())["cells"][0]["violations"]
+    assert v["steps"][0] == f"{STEP_PREFIX}1: boot(capacity=8)" or v["steps"][0].startswith(f"{STEP_PREFIX}1: boot(")
+    assert 2 <= v["machine_steps"] == machine_steps(v["steps"]) <= 20 < len(v["steps"])
+    assert not any("4096 bytes" in s and len(s) > 300 for s in v["steps"]), "a page is shown short"
+    assert f"{v['machine_steps']} machine steps, {len(v['steps'])} lines" in run.stdout.replace("\n", " ")
+
+
+def test_step_lines_abridge_for_a_terminal() -> None:
+    assert short(bytes([0x5A]) * 4096) == "<4096 bytes 5a5a5a5a...>"
+    assert short([(0, 3, b"\x01\x02")]) == "[(0, 3, 0102)]" and short((7,)) == "(7,)"
+    lines = ["step 1: boot()"] + [f"call {i}" for i in range(20)] + ["step 2: go()"] + [f"call {i}" for i in range(9)]
+    assert abridged(lines, tail=3) == ["step 1: boot()", "...", "step 2: go()", "...", "call 6", "call 7", "call 8"]
+    assert abridged(lines[:3], tail=8) == lines[:3]
