@@ -132,9 +132,10 @@ def certification_rates(candidates: Mapping[str, Factory], case_id: str = RATE_C
     from hypothesis import settings
     from hypothesis.stateful import run_state_machine_as_test
 
-    from . import profiles  # noqa: F401  (registers the profiles)
+    from . import profiles
     from .cases import cases_for
 
+    profiles.quiet_collector()  # as a certification's case child runs
     cell, _, machine_name = case_id.rpartition("/")
     case = next(c for c in cases_for(cell) if c.machine == machine_name)
     rows = []
@@ -148,29 +149,77 @@ def certification_rates(candidates: Mapping[str, Factory], case_id: str = RATE_C
     return rows
 
 
-def cell_seconds(factory: Factory, pattern: str | None = None) -> list[dict[str, Any]]:
-    """Certification seconds of every case of the selected cells, in this process (no fork, no peers)."""
+def cell_seconds(factory: Factory, pattern: str | None = None,
+                 peers: Mapping[str, Factory] | None = None) -> list[dict[str, Any]]:
+    """Certification seconds of every case of the selected cells (migrations to and from each of `peers`
+    too), one after another, each in a forked child under certify's collector settings, as certify
+    runs them (without pytest and xdist around them)."""
     from hypothesis import settings
     from hypothesis.stateful import run_state_machine_as_test
 
-    from . import profiles  # noqa: F401  (registers the profiles)
+    from . import profiles
     from .cases import cases_for
+    from .isolation import run_isolated
 
     rows: list[dict[str, Any]] = []
-    for case in cases_for(pattern):
-        machine = case.build(factory)  # type: ignore[arg-type]
-        start = time.perf_counter()
-        run_state_machine_as_test(machine, settings=settings(settings.get_profile("ci")))
-        rows.append({"cell": case.cell.id, "machine": case.label, "seconds": time.perf_counter() - start,
-                     "steps": machine.steps, "examples": machine.examples})
+    for case in cases_for(pattern, peers=list(peers or {})):
+        machine = case.build(factory, factory, peers)  # type: ignore[arg-type]
+
+        def timed() -> tuple[float, int, int]:
+            profiles.quiet_collector()
+            start = time.perf_counter()
+            run_state_machine_as_test(machine, settings=settings(settings.get_profile("ci")))
+            return time.perf_counter() - start, machine.steps, machine.examples
+        seconds, steps, examples = run_isolated(timed, timeout=900).unwrap()
+        rows.append({"cell": case.cell.id, "machine": case.label, "seconds": seconds, "steps": steps,
+                     "examples": examples, "weight": case.weight})
     return rows
+
+
+#: Worker counts the schedule projection shows (CI runners have more cores than this machine).
+SCHEDULE_WORKERS = (1, 2, 4, 8, 16)
+
+
+def schedule(rows: list[dict[str, Any]], workers: Sequence[int] = SCHEDULE_WORKERS) -> list[dict[str, Any]]:
+    """The wall time of these cases on N workers as certify hands them out: heaviest `weight` first (the
+    order pytest_generate_tests gives), each case to the first worker free. Ideal is the total over N;
+    efficiency is ideal over the projected wall time (1.0: no worker waits at the end). Worker start-up
+    and fork costs are left out: it shows whether the cases' lengths let N workers stay busy."""
+    import heapq
+
+    order = sorted(rows, key=lambda r: -r.get("weight", 1.0))
+    total = sum(r["seconds"] for r in rows)
+    out = []
+    for n in workers:
+        free = [0.0] * n
+        for r in order:
+            heapq.heapreplace(free, free[0] + r["seconds"])
+        wall = max(free)
+        out.append({"workers": n, "seconds": wall, "ideal": total / n,
+                    "efficiency": (total / n) / wall if wall else 1.0, "speedup": total / wall if wall else 1.0})
+    return out
+
+
+def render_schedule(rows: list[dict[str, Any]]) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="projected certification wall time by workers (certify's order, from the seconds above)")
+    for col in ("workers", "seconds", "ideal", "speed-up", "efficiency"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(str(r["workers"]), f"{r['seconds']:.2f}", f"{r['ideal']:.2f}", f"{r['speedup']:.2f}",
+                      f"{r['efficiency']:.0%}")
+    out = io.StringIO()
+    Console(file=out, width=110, highlight=False).print(table)
+    return out.getvalue()
 
 
 def render_cells(rows: list[dict[str, Any]]) -> str:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="certification seconds per cell, ci profile, in one process")
+    table = Table(title="certification seconds per cell, ci profile, one case after another")
     for col in ("cell", "machines", "hypercall steps", "seconds"):
         table.add_column(col, justify="left" if col in ("cell", "machines") else "right")
     for cell, cases in _by_cell(rows).items():
@@ -202,7 +251,8 @@ def plot(doc: dict[str, Any], path: str) -> None:
     names = list(dict.fromkeys(r["candidate"] for r in ops))
     kinds = list(dict.fromkeys(r["op"] for r in ops))
     cells = _by_cell(doc.get("cells", []))
-    fig, axes = plt.subplots(1, 2 if cells else 1, figsize=(13 if cells else 7, 4.5), squeeze=False)
+    panels = 1 + bool(cells) + bool(doc.get("schedule"))
+    fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 4.5), squeeze=False)
     ax = axes[0][0]
     width = 0.8 / max(1, len(names))
     for i, name in enumerate(names):
@@ -216,9 +266,20 @@ def plot(doc: dict[str, Any], path: str) -> None:
         ax = axes[0][1]
         ax.barh(list(cells), [sum(c["seconds"] for c in cs) for cs in cells.values()], color="tab:gray")
         ax.invert_yaxis()
-        ax.set_xlabel("seconds (ci profile, one process)")
+        ax.set_xlabel("seconds (ci profile, one case after another)")
         ax.set_title(f"certification seconds per cell: {doc.get('cells_backend', '')}")
         ax.tick_params(axis="y", labelsize=7)
+    if doc.get("schedule"):
+        ax = axes[0][panels - 1]
+        sched = doc["schedule"]
+        ax.plot([r["workers"] for r in sched], [r["speedup"] for r in sched], "o-", label="projected")
+        ax.plot([r["workers"] for r in sched], [r["workers"] for r in sched], ":", color="gray", label="ideal")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log", base=2)
+        ax.set_xlabel("workers (-n)")
+        ax.set_ylabel("speed-up over one worker")
+        ax.set_title("certification speed-up, certify's order")
+        ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

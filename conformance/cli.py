@@ -62,6 +62,7 @@ def _header(args: argparse.Namespace) -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     from . import bench
+    from .cases import default_peers
     from .registry import load
     names = args.backend or ["simulator", "ctmem", "cytmem"]
     factories = {}
@@ -79,7 +80,9 @@ def _bench(args: argparse.Namespace) -> int:
     if args.cells != "none":
         first = next(iter(factories))
         doc["cells_backend"] = first
-        doc["cells"] = bench.cell_seconds(factories[first], None if args.cells == "all" else args.cells)
+        peers = {name: load(name).factory for name in default_peers(first)}
+        doc["cells"] = bench.cell_seconds(factories[first], None if args.cells == "all" else args.cells, peers)
+        doc["schedule"] = bench.schedule(doc["cells"])
     if args.format == "json":
         print(json.dumps(doc, indent=2))
     else:
@@ -88,6 +91,7 @@ def _bench(args: argparse.Namespace) -> int:
             print(bench.render_rates(doc["rates"]))
         if "cells" in doc:
             print(bench.render_cells(doc["cells"]))
+            print(bench.render_schedule(doc["schedule"]))
     if args.plot:
         bench.plot(doc, args.plot)
         print(f"wrote {args.plot}", file=sys.stderr)
@@ -116,8 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--rounds", type=int, default=5)
     sp.add_argument("--no-rates", action="store_true", help="skip the certification steps-per-second table")
     sp.add_argument("--cells", default="all", metavar="PATTERN|all|none",
-                    help="time the certification of these cells with the first backend, in one process "
-                         "(default: all; none skips it)")
+                    help="time the certification of these cells with the first backend, case after case (with "
+                         "migrations to and from the other built-in candidates), and project the wall time on "
+                         "1-16 workers (default: all; none skips it)")
     sp.add_argument("--format", choices=("text", "json"), default="text")
     sp.add_argument("--plot", metavar="FILE.png", help="draw cost per op and seconds per cell (matplotlib)")
     sp.set_defaults(func=_bench)

@@ -32,9 +32,16 @@ def test_json_and_plot_hold_every_measurement(tmp_path: Path) -> None:
     assert {r["candidate"] for r in doc["rates"]} == {"simulator", "ctmem"}
     assert all(r["steps"] > 0 and r["steps_per_second"] > 0 for r in doc["rates"])
     assert doc["cells_backend"] == "simulator"
-    assert [(c["cell"], c["machine"]) for c in doc["cells"]] == [("pair:v0:64:v0", "hypercall"),
-                                                                 ("mig:v0:v0:64", "migration")]
+    # As certify runs them: migrations to and from the other built-in candidates too.
+    assert [(c["cell"], c["machine"]) for c in doc["cells"]] == [
+        ("pair:v0:64:v0", "hypercall"), ("mig:v0:v0:64", "migration"),
+        *[("mig:v0:v0:64", f"migration {d} {p}") for p in ("ctmem", "cytmem") for d in ("to", "from")]]
     assert all(c["seconds"] > 0 and c["steps"] > 0 for c in doc["cells"])
+    total = sum(c["seconds"] for c in doc["cells"])
+    sched = {r["workers"]: r for r in doc["schedule"]}
+    assert abs(sched[1]["seconds"] - total) < 1e-6 and sched[1]["efficiency"] == 1.0
+    longest = max(c["seconds"] for c in doc["cells"])
+    assert sched[16]["seconds"] >= longest - 1e-9 and all(0 < r["efficiency"] <= 1.0 + 1e-9 for r in sched.values())
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

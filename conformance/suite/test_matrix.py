@@ -7,7 +7,6 @@ the run.
 
 from __future__ import annotations
 
-import gc
 import json
 import time
 
@@ -20,22 +19,13 @@ from tmem_conformance.cases import Case
 from tmem_conformance.checked import BackendDied, BackendError, find_exception, find_violation, steps_from_trail
 from tmem_conformance.isolation import run_isolated
 from tmem_conformance.outofprocess import out_of_process
+from tmem_conformance.profiles import quiet_collector
 from tmem_conformance.registry import LoadedBackend
 from tmem_conformance.rundb import RunDatabase
 
 #: A crash shrinks for this many times --shrink-seconds: each example it tries starts a helper process
 #: per host (outofprocess.py), some 70 ms, and crashes are rare enough to be worth the wait.
 CRASH_SHRINK_FACTOR = 10
-#: The case child's first collection generation: a machine allocates and drops millions of small objects
-#: (ops, outcomes, hypothesis' choices), and at the default 700 the collector takes a fifth of the run.
-GC_THRESHOLD = (10_000, 10, 10)
-
-
-def quiet_collector() -> None:
-    """In a case child: everything inherited from the parent is never collected again (gc.freeze),
-    and young objects are collected ten times less often."""
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLD)
 
 
 #: The quick look: a couple of short examples of every machine of a cell, unshrunk, before any cell's
