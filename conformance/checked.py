@@ -192,12 +192,11 @@ class CheckedHost:
             self.context = outer
 
     def hypercall(self, domid: int, word_size: int, op: bytes, memory: bytearray) -> int:
-        before = bytes(memory)
+        before, raw = bytes(memory), bytes(op)  # raw: immutable, so the backend, log and model share it
         event: dict[str, object] = {
-            "event": "hypercall", "host": self.label, "domid": domid, "word_size": word_size, "op": bytes(op).hex(),
+            "event": "hypercall", "host": self.label, "domid": domid, "word_size": word_size, "op": raw.hex(),
             "memory_size": len(memory), "pages": self.log.memory_delta(self.label, domid, before)}
         self.log.events.append(event)
-        raw = bytes(op)
         if isolation.tracing():  # a crash or hang of the backend still shows this op
             isolation.note(f"call|{self.label}|{self.version.name}|{domid}|{word_size}|{raw.hex()}")
 
@@ -205,7 +204,7 @@ class CheckedHost:
             return f"{self.label} ({self.version.name}): dom{domid}/{word_size}-bit " \
                    f"{describe_bytes(raw, self.version, word_size)}"
         try:
-            ret = self.backend.hypercall(domid, word_size, bytes(op), memory)
+            ret = self.backend.hypercall(domid, word_size, raw, memory)
         except Exception as e:
             self.log.add(f"{what()} -> raised {type(e).__name__}: {e}")
             raise BackendError(f"the backend raised {type(e).__name__}: {e} on {what()}", list(self.log.lines),

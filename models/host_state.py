@@ -49,6 +49,8 @@ class Page:
 
     def candidates(self) -> tuple[Page, ...]:
         """Every page the host may hold here (this one first); each has no alternatives of its own."""
+        if not self.alts:  # the common case: a page is frozen, so it is its own only candidate
+            return (self,)
         return (replace(self, alts=()),) + self.alts
 
     def learn(self, observed: bytes, sure: bool) -> Page:

@@ -16,7 +16,8 @@ def _fill(b: int) -> bytes:
 
 @cache
 def _pattern(seed: int) -> bytes:
-    return bytes((seed * 31 + i * 7) & 0xFF for i in range(PAGE_SIZE))
+    """(seed * 31 + i * 7) mod 256 at byte i: it repeats every 256 bytes, so one period is built."""
+    return bytes((seed * 31 + i * 7) & 0xFF for i in range(256)) * (PAGE_SIZE // 256)
 
 
 #: A few distinct pages, so that a host returning the wrong page is caught by its bytes.
