@@ -13,9 +13,7 @@ from typing import Any
 from tmem_conformance.models import codec
 from tmem_conformance.models.codec import Creat, Ctrl, Gen, TmemOp
 
-PAGE = 4096
-CONTROL, NEW_POOL = 0, 1  # tmem.h
-V0_SPEC, V1_SPEC = 0x00000000, 0x01000000  # the spec version in bits 24-31 of NEW_POOL's flags
+from .abi_literals import CONTROL, NEW_POOL, PAGE, V0_SPEC, V1_SPEC
 
 
 def pattern(seed: int) -> bytes:

@@ -18,18 +18,26 @@ from hypothesis import strategies as st
 from tmem_conformance.candidates import ctmem
 from tmem_conformance.candidates.ctmem import _ctmem, binding
 from tmem_conformance.models import codec
-from tmem_conformance.models.codec import Creat, Ctrl, Gen, TmemOp
+from tmem_conformance.models.codec import Creat, Ctrl, Gen
+
+from .abi_literals import (
+    CONTROL,
+    EEMPTY,
+    ENOMEM,
+    FLUSH_OBJECT,
+    FLUSH_PAGE,
+    GET,
+    NEW_POOL,
+    PAGE,
+    PERSIST,
+    PUT,
+    SAVE_GET_NEXT_PAGE,
+    SAVE_GET_POOL_NPAGES,
+    V1_SPEC,
+)
+from .abi_literals import op as _op
 
 CTMEM = Path(__file__).resolve().parents[1] / "candidates" / "ctmem"
-PAGE = 4096
-NEW_POOL, PUT, GET, FLUSH_PAGE, FLUSH_OBJECT, CONTROL = 1, 4, 5, 6, 7, 0
-SAVE_GET_POOL_NPAGES, SAVE_GET_NEXT_PAGE, SAVE_GET_POOL_FLAGS = 17, 19, 16
-V1_SPEC, PERSIST = 0x01000000, 0x1
-ENOMEM, EEMPTY = -12, -1001
-
-
-def _op(cmd: int, pool_id: int, u: object, v: str = "v1", ws: int = 64) -> bytes:
-    return codec.pack(TmemOp(cmd, pool_id, u), v, ws)  # type: ignore[arg-type]
 
 
 def _pattern(seed: int) -> bytes:

@@ -18,20 +18,27 @@ import pytest
 
 from tmem_conformance.candidates import cytmem
 from tmem_conformance.candidates.cytmem import _core, build_cytmem
-from tmem_conformance.models import codec
-from tmem_conformance.models.codec import Creat, Ctrl, Gen, TmemOp
+from tmem_conformance.models.codec import Creat, Ctrl, Gen
 from tmem_conformance.models.versions import AbiVersion
 
+from .abi_literals import (
+    CONTROL,
+    EFAULT,
+    ENOMEM,
+    FLUSH,
+    FLUSH_PAGE,
+    GET,
+    NEW_POOL,
+    PAGE,
+    PERSIST,
+    PUT,
+    SAVE_GET_POOL_NPAGES,
+    SHARED,
+    V1_SPEC,
+)
+from .abi_literals import op as _op
+
 CYTMEM = Path(__file__).resolve().parents[1] / "candidates" / "cytmem"
-PAGE = 4096
-CONTROL, NEW_POOL, PUT, GET, FLUSH_PAGE = 0, 1, 4, 5, 6
-FLUSH, SAVE_GET_POOL_NPAGES = 2, 17
-V1_SPEC, PERSIST, SHARED = 0x01000000, 0x1, 0x2
-EFAULT, ENOMEM, EEMPTY = -14, -12, -1001
-
-
-def _op(cmd: int, pool_id: int, u: Creat | Ctrl | Gen, v: str | AbiVersion = "v1", ws: int = 64) -> bytes:
-    return codec.pack(TmemOp(cmd, pool_id, u), v, ws)
 
 
 def _fill(seed: int) -> bytes:

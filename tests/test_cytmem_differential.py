@@ -23,16 +23,15 @@ from tmem_conformance.candidates import cytmem, simulator
 from tmem_conformance.models import codec
 from tmem_conformance.models.codec import Creat, Ctrl, Gen, TmemOp
 
-PAGE = 4096
+from .abi_literals import AUTH, CONTROL, DESTROY_POOL, NEW_POOL, PAGE, PERSIST, RESTORE_NEW, SHARED
+
 CAPACITY = 10_000  # far more than any example stores: no eviction, no -ENOMEM
 DOMIDS = (0, 1, 2)
 MEMORY_PAGES = {0: 3, 1: 4, 2: 3}
 U64 = (1 << 64) - 1
-CONTROL, NEW_POOL, DESTROY_POOL, AUTH, RESTORE_NEW = 0, 1, 2, 101, 102
 GEN_CMDS = (3, 4, 5, 6, 7, 8, 9, 10, 77)  # NEW_PAGE .. XCHG, and an unknown command
 SUBOPS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 30, 31, 32, 33, 99)
 SAVE_AND_RESTORE = (10, 16, 17, 18, 19, 19, 19, 20, 20, 21, 32, 33)  # drawn more often
-PERSIST, SHARED = 0x1, 0x2
 
 
 @dataclass(frozen=True)

@@ -60,3 +60,27 @@ def test_layouts_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
     assert doc == json.loads(json.dumps(layouts_table()))
     assert doc["v0"]["64"]["offsetof"]["ctrl.oid"] == 24  # the v0 header's ctrl.arg3
     assert doc["v1"]["64"]["offsetof"]["ctrl.oid"] == 24
+
+
+def test_models_numbers_match_the_literals_the_tests_trust() -> None:
+    # models/abi.py against tests/abi_literals.py, written separately from tmem.h: a wrong number in
+    # the model fails here instead of agreeing with itself in the tests that take it from the model.
+    from tmem_conformance.models import abi
+
+    from . import abi_literals as lit
+
+    cmds = {"PUT": "PUT_PAGE", "GET": "GET_PAGE"}
+    for name in ("CONTROL", "NEW_POOL", "DESTROY_POOL", "NEW_PAGE", "PUT", "GET", "FLUSH_PAGE", "FLUSH_OBJECT",
+                 "READ", "WRITE", "XCHG", "AUTH", "RESTORE_NEW"):
+        assert abi.Cmd[cmds.get(name, name)] == getattr(lit, name), name
+    subops = {"SAVE_GET_WEIGHT": "SAVE_GET_CLIENT_WEIGHT"}
+    for name in ("THAW", "FREEZE", "FLUSH", "SET_WEIGHT", "SET_COMPRESS", "SAVE_BEGIN", "SAVE_GET_VERSION",
+                 "SAVE_GET_WEIGHT", "SAVE_GET_CLIENT_FLAGS", "SAVE_GET_POOL_FLAGS", "SAVE_GET_POOL_NPAGES",
+                 "SAVE_GET_POOL_UUID", "SAVE_GET_NEXT_PAGE", "SAVE_GET_NEXT_INV", "SAVE_END", "RESTORE_BEGIN",
+                 "RESTORE_PUT_PAGE", "RESTORE_FLUSH_PAGE"):
+        assert abi.Subop[subops.get(name, name)] == getattr(lit, name), name
+    for name in ("EPERM", "EFAULT", "ENOMEM", "ENODEV", "EINVAL", "ENOSPC", "EFROZEN", "EEMPTY"):
+        assert -abi.Errno[name] == getattr(lit, name), name
+    assert (abi.PAGE_SIZE, abi.CLI_ID_NULL, abi.PoolFlag.PERSIST, abi.PoolFlag.SHARED) == \
+        (lit.PAGE, lit.ALL, lit.PERSIST, lit.SHARED)
+    assert (0 << abi.PoolFlag.VERSION_SHIFT, 1 << abi.PoolFlag.VERSION_SHIFT) == (lit.V0_SPEC, lit.V1_SPEC)

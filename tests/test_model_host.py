@@ -15,7 +15,8 @@ from tmem_conformance.models.abi import Cmd, Subop
 from tmem_conformance.models.errors import Violation
 from tmem_conformance.models.host import ReferenceHost
 
-EPERM, EFAULT, ENODEV, ENOMEM, ENOSPC, EFROZEN, EEMPTY = -1, -14, -19, -12, -28, -1000, -1001
+from .abi_literals import EEMPTY, EFAULT, EFROZEN, ENODEV, ENOMEM, ENOSPC, EPERM
+
 PERSIST = abi.PoolFlag.PERSIST
 SHARED = abi.PoolFlag.SHARED
 

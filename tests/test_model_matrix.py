@@ -9,7 +9,7 @@ import pytest
 
 from tmem_conformance import docs, matrix_view
 from tmem_conformance.cli import main
-from tmem_conformance.models import abi, codec
+from tmem_conformance.models import abi
 from tmem_conformance.models.guests import GuestKernel
 from tmem_conformance.models.matrix import GUESTS, GuestKind, cells
 from tmem_conformance.models.versions import VERSIONS, AbiVersion
@@ -76,7 +76,3 @@ def test_conformance_md_is_in_sync() -> None:
     from pathlib import Path
     committed = (Path(__file__).resolve().parent.parent / "CONFORMANCE.md").read_text(encoding="utf-8")
     assert committed == docs.render(), "CONFORMANCE.md is stale: run `tmem-conformance docs -o CONFORMANCE.md`"
-
-
-def test_codec_unused_import_guard() -> None:
-    assert codec.TmemOp(abi.Cmd.GET_PAGE).cmd == 5

@@ -20,7 +20,9 @@ from tmem_conformance.models.codec import Creat, Ctrl, Gen, TmemOp
 from tmem_conformance.models.errors import UsageError
 from tmem_conformance.native import header_text, load_library, looks_like_library
 
-PAGE = 4096
+from .abi_literals import PAGE
+from .abi_literals import op as _op
+
 EPERM, EFAULT, ENODEV, EFROZEN, EEMPTY = -1, -14, -19, -1000, -1001
 NEW_POOL, PUT, GET, FLUSH_PAGE, CONTROL = 1, 4, 5, 6, 0
 FREEZE, SAVE_GET_VERSION, SAVE_GET_MAXPOOLS = 1, 11, 12
@@ -111,10 +113,6 @@ def make(request: pytest.FixtureRequest, native_libs: dict[str, Path]) -> Iterat
         yield ctmem.make
     else:
         yield load_library(str(native_libs["ctmem_standalone"]))
-
-
-def _op(cmd: int, pool_id: int, u: object, v: str = "v1", ws: int = 64) -> bytes:
-    return codec.pack(TmemOp(cmd, pool_id, u), v, ws)  # type: ignore[arg-type]
 
 
 def test_standalone_is_a_separate_library(native_libs: dict[str, Path]) -> None:

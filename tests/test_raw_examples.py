@@ -16,12 +16,11 @@ import pytest
 from tmem_conformance.models import codec
 from tmem_conformance.models.codec import Creat, Ctrl, Gen, TmemOp
 
+from .abi_literals import EEMPTY, EFAULT, EFROZEN, ENODEV, ENOMEM, EPERM, PAGE
 from .candidates import candidate, make  # noqa: F401 - the parametrizing fixture and its factory
 
 # ---------------------------------------------------------------- examples built from raw op bytes
 
-PAGE = 4096
-EPERM, EFAULT, ENOMEM, ENODEV, EFROZEN, EEMPTY = -1, -14, -12, -19, -1000, -1001
 NEW_POOL, DESTROY_POOL, PUT, GET, FLUSH_PAGE, FLUSH_OBJECT, CONTROL = 1, 2, 4, 5, 6, 7, 0
 AUTH, RESTORE_NEW = 101, 102
 FREEZE, SAVE_BEGIN, SAVE_GET_POOL_FLAGS, SAVE_GET_NEXT_PAGE, SAVE_END, RESTORE_BEGIN = 1, 10, 16, 19, 21, 30

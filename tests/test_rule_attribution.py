@@ -13,9 +13,9 @@ from tmem_conformance.models import codec
 from tmem_conformance.models.abi import Cmd, Subop
 from tmem_conformance.models.errors import Violation
 
-from .test_model_host import EEMPTY, EFROZEN, PERSIST, SHARED, Driver, ctrl, gen, new_pool
+from .abi_literals import EEMPTY, EFROZEN, ENOMEM
+from .test_model_host import PERSIST, SHARED, Driver, ctrl, gen, new_pool
 
-ENOMEM = -12
 V1 = 1 << 24
 NO_FRAME = 2**32 - 1
 

@@ -13,10 +13,9 @@ import pytest
 from tmem_conformance.models.abi import Cmd, Subop
 from tmem_conformance.models.errors import Violation
 
-from .test_model_host import EEMPTY, EFAULT, EFROZEN, ENOSPC, EPERM, PERSIST, SHARED, Driver, ctrl, gen, new_pool
+from .abi_literals import EEMPTY, EFAULT, EFROZEN, EINVAL, ENOMEM, ENOSPC, EPERM, PAGE
+from .test_model_host import PERSIST, SHARED, Driver, ctrl, gen, new_pool
 
-EINVAL, ENOMEM = -22, -12
-PAGE = 4096
 V1_PRIVATE = 1 << 24
 V1_PERSIST = 1 << 24 | PERSIST
 

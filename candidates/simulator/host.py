@@ -16,7 +16,7 @@ from __future__ import annotations
 from .choices import Choices
 from .client import Client, HostState
 from .control import control
-from .guest import frame_ok, read_frame, write_source
+from .memory import frame_ok, read_frame, write_source
 from .opcodec import Creat, Ctrl, Gen, OpCodec
 from .pageops import Source, flush, get, put
 from .pool import ZERO_PAGE, Page

@@ -9,7 +9,7 @@ shared pool its owner's if the host follows the owner.
 from __future__ import annotations
 
 from .client import Client, HostState
-from .guest import copy_out, frame_ok, window_ok
+from .memory import copy_out, frame_ok, window_ok
 from .pool import ZERO_PAGE, Oid, Page, Patch, Pool
 from .retvals import EEMPTY, EFAULT, EFROZEN, EINVAL, ENOMEM, ENOSPC
 

@@ -10,7 +10,7 @@ WRITE window, so window-einval does not apply to it.
 from __future__ import annotations
 
 from .client import CLI_ID_NULL, HostState
-from .guest import region_ok, window_page
+from .memory import region_ok, window_page
 from .opcodec import Ctrl, HandleCodec
 from .pageops import Source, flush, put
 from .retvals import EFAULT

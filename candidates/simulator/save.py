@@ -12,7 +12,7 @@ import struct
 from collections.abc import Callable
 
 from .client import MAX_POOLS, Client, HostState, SaveCursor
-from .guest import region_ok
+from .memory import region_ok
 from .opcodec import Ctrl, HandleCodec
 from .pool import PAGE_SIZE, Oid, Pool
 from .retvals import EFAULT, ENOMEM
