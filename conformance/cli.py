@@ -151,8 +151,14 @@ def _scaffold(sub: argparse._SubParsersAction) -> None:
     register(sub)
 
 
+def _abidiff(sub: argparse._SubParsersAction) -> None:
+    from .abidiff import register
+    register(sub)
+
+
 #: Commands defined in their own modules.
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_certify, _reports, _selftest, _scaffold]
+_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _certify, _reports, _selftest, _scaffold, _abidiff]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,228 @@
+"""`tmem-conformance abidiff OLD NEW`: what changes between two tmem ABI revisions, computed from their rows.
+
+As libabigail's abidiff compares two builds of a library, this compares two
+rows of models/versions.py (and the layouts models/layouts.py derives from
+them), never a hand-written list: the row's own columns, the flag bits a
+host newly refuses, every field of struct tmem_op and struct tmem_handle per
+word size (moved, resized, renamed in the header), every command by the union
+member it reads, and, for a guest of either revision on a host of the other,
+the first point where the host can tell them apart. A pairing is **gated**
+when the host refuses the guest at NEW_POOL (its op too short for the host,
+or the spec-version check) before any op whose layout differs can be read:
+every other op a guest may send needs a pool. It is **silent** when the host
+would read some op of the guest's with other field offsets and no earlier
+check refuses it: that guest would "sort of work, but incorrectly".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, fields
+from typing import Any
+
+from .models.abi import Cmd, member_for
+from .models.cabi import WORD_SIZES
+from .models.host import NO_POOL_CHECK, PRIVILEGED
+from .models.layouts import OpLayout, header_name, layout
+from .models.versions import VERSIONS, AbiVersion, version
+
+#: Where a guest's ops cannot go wrong unseen: the command every pool starts with.
+GATE = Cmd.NEW_POOL
+#: Commands that read only cmd and pool_id of their op, whatever member member_for() names.
+HEAD_ONLY = frozenset({Cmd.DESTROY_POOL})
+FORMATS = ("text", "markdown", "json")
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field of struct tmem_op or tmem_handle whose place, size or header name differs."""
+
+    struct: str
+    name: str
+    old: tuple[int, int] | None  # (offset, size), None: absent
+    new: tuple[int, int] | None
+    old_header: str
+    new_header: str
+
+    @property
+    def kinds(self) -> list[str]:
+        if self.old is None or self.new is None:
+            return ["added" if self.old is None else "removed"]
+        out = []
+        if self.old[0] != self.new[0]:
+            out.append("moved")
+        if self.old[1] != self.new[1]:
+            out.append("resized")
+        if self.old_header != self.new_header:
+            out.append("renamed")
+        return out
+
+
+def _field_map(lay: OpLayout, struct: str) -> dict[str, tuple[int, int]]:
+    fs = lay.op.fields if struct == "tmem_op" else lay.handle.fields
+    return {f.name: (f.offset, f.size) for f in fs}
+
+
+def field_changes(old: AbiVersion, new: AbiVersion, word_size: int) -> list[FieldChange]:
+    """Every field whose offset, size or header name differs, tmem_op's then tmem_handle's."""
+    out = []
+    lo, ln = layout(old, word_size), layout(new, word_size)
+    for struct in ("tmem_op", "tmem_handle"):
+        a, b = _field_map(lo, struct), _field_map(ln, struct)
+        for name in list(a) + [n for n in b if n not in a]:
+            ha, hb = header_name(old, name), header_name(new, name)
+            change = FieldChange(struct, name, a.get(name), b.get(name), ha, hb)
+            if change.kinds:
+                out.append(change)
+    return out
+
+
+def _differs(old: AbiVersion, new: AbiVersion, word_size: int, cmd: int) -> list[str]:
+    """The fields `cmd` reads (cmd, pool_id and its member) that lie elsewhere in the two layouts."""
+    member = None if cmd in HEAD_ONLY else member_for(cmd)
+    changed = {c.name for c in field_changes(old, new, word_size) if c.struct == "tmem_op"
+               and set(c.kinds) - {"renamed"}}
+    return sorted(n for n in changed if n.split(".")[0] in ("cmd", "pool_id", member))
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """A guest of one revision on a host of the other, at one word size."""
+
+    guest: str
+    host: str
+    word_size: int
+    verdict: str  # "gated", "silent" or "same layout"
+    where: str
+
+    def line(self) -> str:
+        return f"{self.guest} guest on {self.host} host, {self.word_size}-bit: {self.verdict}: {self.where}"
+
+
+def _gate(guest: AbiVersion, host: AbiVersion, word_size: int) -> str | None:
+    """How the host refuses the guest's NEW_POOL, or None if it accepts it."""
+    g, h = layout(guest, word_size), layout(host, word_size)
+    if g.size < h.needed(GATE):
+        return (f"NEW_POOL's op is {g.size} bytes, shorter than the {h.needed(GATE)} the host reads "
+                f"(-EFAULT, or the version check if it decodes what is there)")
+    flags = "creat.flags"
+    if g.offsets()[flags] != h.offsets()[flags]:
+        return None
+    if guest.spec not in host.accepts:
+        return (f"NEW_POOL's spec-version check (flags bits 24-31 at offset {h.offsets()[flags]}, the same in "
+                f"both) refuses spec {guest.spec} (the host accepts {sorted(host.accepts)}) before any op whose "
+                "layout differs is read")
+    return None
+
+
+def pairing(guest: AbiVersion, host: AbiVersion, word_size: int) -> Pairing:
+    """The first point where `host` can tell a `guest` apart, or the first op it would misread."""
+    guest_cmds = [c for c in Cmd if c not in PRIVILEGED]
+    refused = _gate(guest, host, word_size)
+    if refused is not None:
+        return Pairing(guest.name, host.name, word_size, "gated", refused)
+    for cmd in [GATE] + [c for c in guest_cmds if c != GATE]:
+        moved = _differs(guest, host, word_size, cmd)
+        if moved:
+            pool = "" if cmd in NO_POOL_CHECK else " on a pool NEW_POOL gave it"
+            return Pairing(guest.name, host.name, word_size, "silent",
+                           f"{cmd.name}{pool} is read with other offsets for {', '.join(moved)}, and no earlier "
+                           "check can refuse it")
+    return Pairing(guest.name, host.name, word_size, "same layout", "every op a guest sends reads alike")
+
+
+def diff(old_key: str | int, new_key: str | int) -> dict[str, Any]:
+    """The whole comparison as one JSON-ready document."""
+    old, new = version(old_key), version(new_key)
+    row = {f.name: {"old": _plain(f.name, getattr(old, f.name)), "new": _plain(f.name, getattr(new, f.name))}
+           for f in fields(AbiVersion) if getattr(old, f.name) != getattr(new, f.name)}
+    layouts = {}
+    for ws in WORD_SIZES:
+        lo, ln = layout(old, ws), layout(new, ws)
+        layouts[str(ws)] = {
+            "sizeof": {"tmem_op": [lo.size, ln.size], "tmem_handle": [lo.handle.size, ln.handle.size]},
+            "fields": [{"struct": c.struct, "field": c.name, "old": c.old, "new": c.new, "changes": c.kinds,
+                        "old_header": c.old_header, "new_header": c.new_header} for c in field_changes(old, new, ws)],
+            "commands": {c.name: {"member": "none" if c in HEAD_ONLY else member_for(c),
+                                  "moved": _differs(old, new, ws, c)} for c in Cmd},
+        }
+    sides = ((old, new),) if old == new else ((old, new), (new, old))
+    pairs = [pairing(g, h, ws) for ws in WORD_SIZES for g, h in sides]
+    return {
+        "old": old.name, "new": new.name, "row": row,
+        "flag_bits": {"newly_refused": f"{new.reject_flag_bits & ~old.reject_flag_bits:#010x}",
+                      "no_longer_refused": f"{old.reject_flag_bits & ~new.reject_flag_bits:#010x}"},
+        "commands": {"added": [], "removed": [], "note": "both revisions have every command of models/abi.py",
+                     "toolstack_only": sorted(c.name for c in PRIVILEGED)},
+        "layouts": layouts,
+        "pairings": [{"guest": p.guest, "host": p.host, "word_size": p.word_size, "verdict": p.verdict,
+                      "where": p.where} for p in pairs],
+    }
+
+
+def _plain(name: str, value: object) -> object:
+    if isinstance(value, frozenset):
+        return sorted(value)
+    return f"{value:#010x}" if name.endswith("_bits") and isinstance(value, int) else value
+
+
+def _span(pos: tuple[int, int] | None) -> str:
+    return "-" if pos is None else f"@{pos[0]}+{pos[1]}"
+
+
+def render_text(doc: dict[str, Any], markdown: bool = False) -> str:
+    h = "## " if markdown else ""
+    out = [f"{'# ' if markdown else ''}tmem ABI {doc['old']} -> {doc['new']}", ""]
+    out += [f"{h}Version row", ""]
+    out += [f"- {k}: {v['old']!r} -> {v['new']!r}" for k, v in doc["row"].items()] or ["- (no column differs)"]
+    bits = doc["flag_bits"]
+    out += ["", f"{h}NEW_POOL flag bits", "", f"- newly refused: {bits['newly_refused']}",
+            f"- no longer refused: {bits['no_longer_refused']}", "", f"{h}Commands and sub-ops", "",
+            f"- added: {', '.join(doc['commands']['added']) or 'none'}; removed: "
+            f"{', '.join(doc['commands']['removed']) or 'none'} ({doc['commands']['note']})",
+            f"- the toolstack's alone (dom0, TMEM-HC-004), so no guest reaches them: "
+            f"{', '.join(doc['commands']['toolstack_only'])}"]
+    for ws, lay in doc["layouts"].items():
+        op, handle = lay["sizeof"]["tmem_op"], lay["sizeof"]["tmem_handle"]
+        out += ["", f"{h}Layout, {ws}-bit guests", "",
+                f"sizeof tmem_op {op[0]} -> {op[1]}, tmem_handle {handle[0]} -> {handle[1]}", ""]
+        if markdown:
+            out += ["| struct | field | old | new | change |", "|---|---|---|---|---|"]
+        for f in lay["fields"]:
+            names = f["field"] if f["old_header"] == f["new_header"] else f"{f['old_header']} -> {f['new_header']}"
+            cells = [f["struct"], names, _span(f["old"]), _span(f["new"]), ", ".join(f["changes"])]
+            out.append(f"| {' | '.join(cells)} |" if markdown else "  " + "  ".join(cells))
+        moved = {c: v["moved"] for c, v in lay["commands"].items() if v["moved"]}
+        out += [""] + [f"- {c} ({lay['commands'][c]['member']}) reads moved fields: {', '.join(m)}"
+                       for c, m in moved.items()]
+        out += [f"- unchanged for every field they read: "
+                f"{', '.join(c for c in lay['commands'] if c not in moved) or 'none'}"]
+    out += ["", f"{h}Old and new sides together", ""]
+    out += [f"- {p['guest']} guest on {p['host']} host, {p['word_size']}-bit: **{p['verdict']}**: {p['where']}"
+            if markdown else f"- {p['guest']} guest on {p['host']} host, {p['word_size']}-bit: {p['verdict']}: "
+            f"{p['where']}" for p in doc["pairings"]]
+    return "\n".join(out) + "\n"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("abidiff", help="what changes between two tmem ABI revisions: layouts, flag bits, "
+                                       "and whether each old/new pairing is gated or silent")
+    p.add_argument("old", metavar="OLD", help=f"a revision ({', '.join(VERSIONS)}) or its spec number")
+    p.add_argument("new", metavar="NEW")
+    p.add_argument("--format", choices=FORMATS, default="text")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    doc = diff(_key(args.old), _key(args.new))
+    if args.format == "json":
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        sys.stdout.write(render_text(doc, markdown=args.format == "markdown"))
+    return 0
+
+
+def _key(text: str) -> str | int:
+    return int(text) if text.isdigit() else text
