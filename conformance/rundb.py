@@ -54,7 +54,8 @@ class RunDatabase:
         """Record `v` as the family's first failure, or mark it the same as the one recorded before.
 
         `case_id` is the violation's id in the report (CELL/MACHINE). The same rule with the same steps
-        is the same counterexample: `v.same_as` names the case that shrank it, and `v.fully_shrunk` is that case's (this one reused it, never shrinking it)."""
+        is the same counterexample: `v.same_as` names the case that shrank it, and `v.fully_shrunk` is
+        that case's (this one reused it, never shrinking it)."""
         os.makedirs(self._dir(family), exist_ok=True)
         path = os.path.join(self._dir(family), _RECORD)
         record = {"case": case_id, "rule": v.rule, "steps": list(v.steps), "fully_shrunk": v.fully_shrunk}
