@@ -19,13 +19,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from .models.abi import Cmd, member_for
+from .models.abi import Cmd, Subop, member_for
 from .models.cabi import WORD_SIZES
 from .models.host import NO_POOL_CHECK, PRIVILEGED
 from .models.layouts import OpLayout, header_name, layout
+from .models.revisions import load
 from .models.versions import VERSIONS, AbiVersion, version
 
 #: Where a guest's ops cannot go wrong unseen: the command every pool starts with.
@@ -33,6 +35,8 @@ GATE = Cmd.NEW_POOL
 #: Commands that read only cmd and pool_id of their op, whatever member member_for() names.
 HEAD_ONLY = frozenset({Cmd.DESTROY_POOL})
 FORMATS = ("text", "markdown", "json")
+#: Columns shown in their own sections, not as plain row values.
+_SECTIONED = ("commands", "subops", "retired_commands", "retired_subops", "features")
 
 
 @dataclass(frozen=True)
@@ -112,18 +116,19 @@ def _gate(guest: AbiVersion, host: AbiVersion, word_size: int) -> str | None:
         return None
     if guest.spec not in host.accepts:
         return (f"NEW_POOL's spec-version check (flags bits 24-31 at offset {h.offsets()[flags]}, the same in "
-                f"both) refuses spec {guest.spec} (the host accepts {sorted(host.accepts)}) before any op whose "
-                "layout differs is read")
+                f"both) refuses spec {guest.spec} (the host accepts {sorted(host.accepts)}): the guest gets no "
+                "pool, so the host reads none of its other ops")
     return None
 
 
 def pairing(guest: AbiVersion, host: AbiVersion, word_size: int) -> Pairing:
     """The first point where `host` can tell a `guest` apart, or the first op it would misread."""
-    guest_cmds = [c for c in Cmd if c not in PRIVILEGED]
+    both = guest.commands & host.commands  # a command the host lacks is answered as unknown, never misread
+    guest_cmds = [c for c in Cmd if c not in PRIVILEGED and c in both]
     refused = _gate(guest, host, word_size)
     if refused is not None:
         return Pairing(guest.name, host.name, word_size, "gated", refused)
-    for cmd in [GATE] + [c for c in guest_cmds if c != GATE]:
+    for cmd in [c for c in guest_cmds if c == GATE] + [c for c in guest_cmds if c != GATE]:
         moved = _differs(guest, host, word_size, cmd)
         if moved:
             pool = "" if cmd in NO_POOL_CHECK else " on a pool NEW_POOL gave it"
@@ -133,33 +138,55 @@ def pairing(guest: AbiVersion, host: AbiVersion, word_size: int) -> Pairing:
     return Pairing(guest.name, host.name, word_size, "same layout", "every op a guest sends reads alike")
 
 
-def diff(old_key: str | int, new_key: str | int) -> dict[str, Any]:
+def diff(old_key: str | int, new_key: str | int,
+         table: Mapping[str, AbiVersion] = VERSIONS) -> dict[str, Any]:
     """The whole comparison as one JSON-ready document."""
-    old, new = version(old_key), version(new_key)
+    old, new = version(old_key, table), version(new_key, table)
     row = {f.name: {"old": _plain(f.name, getattr(old, f.name)), "new": _plain(f.name, getattr(new, f.name))}
-           for f in fields(AbiVersion) if getattr(old, f.name) != getattr(new, f.name)}
-    layouts = {}
-    for ws in WORD_SIZES:
-        lo, ln = layout(old, ws), layout(new, ws)
-        layouts[str(ws)] = {
-            "sizeof": {"tmem_op": [lo.size, ln.size], "tmem_handle": [lo.handle.size, ln.handle.size]},
-            "fields": [{"struct": c.struct, "field": c.name, "old": c.old, "new": c.new, "changes": c.kinds,
-                        "old_header": c.old_header, "new_header": c.new_header} for c in field_changes(old, new, ws)],
-            "commands": {c.name: {"member": "none" if c in HEAD_ONLY else member_for(c),
-                                  "moved": _differs(old, new, ws, c)} for c in Cmd},
-        }
+           for f in fields(AbiVersion) if f.name not in _SECTIONED and getattr(old, f.name) != getattr(new, f.name)}
     sides = ((old, new),) if old == new else ((old, new), (new, old))
     pairs = [pairing(g, h, ws) for ws in WORD_SIZES for g, h in sides]
     return {
         "old": old.name, "new": new.name, "row": row,
         "flag_bits": {"newly_refused": f"{new.reject_flag_bits & ~old.reject_flag_bits:#010x}",
                       "no_longer_refused": f"{old.reject_flag_bits & ~new.reject_flag_bits:#010x}"},
-        "commands": {"added": [], "removed": [], "note": "both revisions have every command of models/abi.py",
-                     "toolstack_only": sorted(c.name for c in PRIVILEGED)},
-        "layouts": layouts,
+        "features": {"added": sorted(set(new.features) - set(old.features)),
+                     "removed": sorted(set(old.features) - set(new.features))},
+        "commands": _numbers(old.commands, new.commands, old.retired_commands, new.retired_commands, _cmd_name),
+        "subops": _numbers(old.subops, new.subops, old.retired_subops, new.retired_subops, _subop_name),
+        "toolstack_only": sorted(c.name for c in PRIVILEGED),
+        "layouts": {str(ws): _layout_diff(old, new, ws) for ws in WORD_SIZES},
         "pairings": [{"guest": p.guest, "host": p.host, "word_size": p.word_size, "verdict": p.verdict,
                       "where": p.where} for p in pairs],
     }
+
+
+def _layout_diff(old: AbiVersion, new: AbiVersion, ws: int) -> dict[str, Any]:
+    lo, ln = layout(old, ws), layout(new, ws)
+    cmds = sorted(c for c in Cmd if c in old.commands | new.commands)
+    return {
+        "sizeof": {"tmem_op": [lo.size, ln.size], "tmem_handle": [lo.handle.size, ln.handle.size]},
+        "fields": [{"struct": c.struct, "field": c.name, "old": c.old, "new": c.new, "changes": c.kinds,
+                    "old_header": c.old_header, "new_header": c.new_header} for c in field_changes(old, new, ws)],
+        "commands": {c.name: {"member": "none" if c in HEAD_ONLY else member_for(c),
+                              "moved": _differs(old, new, ws, c)} for c in cmds},
+    }
+
+
+def _cmd_name(n: int) -> str:
+    return Cmd(n).name if n in Cmd._value2member_map_ else f"#{n}"
+
+
+def _subop_name(n: int) -> str:
+    return Subop(n).name if n in Subop._value2member_map_ else f"#{n}"
+
+
+def _numbers(old: frozenset[int], new: frozenset[int], old_retired: frozenset[int], new_retired: frozenset[int],
+             name: Callable[[int], str]) -> dict[str, list[str]]:
+    """Numbers added, removed and newly retired (reserved for ever) from OLD to NEW, by name."""
+    return {"added": [f"{name(n)} ({n})" for n in sorted(new - old)],
+            "removed": [f"{name(n)} ({n})" for n in sorted(old - new)],
+            "retired": [f"{name(n)} ({n})" for n in sorted(new_retired - old_retired)]}
 
 
 def _plain(name: str, value: object) -> object:
@@ -180,10 +207,12 @@ def render_text(doc: dict[str, Any], markdown: bool = False) -> str:
     bits = doc["flag_bits"]
     out += ["", f"{h}NEW_POOL flag bits", "", f"- newly refused: {bits['newly_refused']}",
             f"- no longer refused: {bits['no_longer_refused']}", "", f"{h}Commands and sub-ops", "",
-            f"- added: {', '.join(doc['commands']['added']) or 'none'}; removed: "
-            f"{', '.join(doc['commands']['removed']) or 'none'} ({doc['commands']['note']})",
+            *(f"- {what}: " + "; ".join(f"{k} {', '.join(v) or 'none'}" for k, v in doc[what].items())
+              for what in ("commands", "subops")),
+            "- features: " + "; ".join(f"{k} {', '.join(f'{n} ({b:#x})' for n, b in v) or 'none'}"
+                                      for k, v in doc["features"].items()),
             f"- the toolstack's alone (dom0, TMEM-HC-004), so no guest reaches them: "
-            f"{', '.join(doc['commands']['toolstack_only'])}"]
+            f"{', '.join(doc['toolstack_only'])}"]
     for ws, lay in doc["layouts"].items():
         op, handle = lay["sizeof"]["tmem_op"], lay["sizeof"]["tmem_handle"]
         out += ["", f"{h}Layout, {ws}-bit guests", "",
@@ -212,11 +241,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("old", metavar="OLD", help=f"a revision ({', '.join(VERSIONS)}) or its spec number")
     p.add_argument("new", metavar="NEW")
     p.add_argument("--format", choices=FORMATS, default="text")
+    p.add_argument("--abi-file", metavar="REV.toml", action="append", default=[],
+                   help="add a proposed revision described as data (repeatable; see examples/)")
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
-    doc = diff(_key(args.old), _key(args.new))
+    doc = diff(_key(args.old), _key(args.new), load(args.abi_file))
     if args.format == "json":
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:

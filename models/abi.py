@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from enum import IntEnum
 from types import MappingProxyType
 
-from .versions import AbiVersion, version
-
 HYPERCALL_NR = 38  # __HYPERVISOR_tmem_op
 PAGE_SHIFT = 12
 PAGE_SIZE = 1 << PAGE_SHIFT
@@ -130,28 +128,3 @@ def flags_spec(flags: int) -> int:
 
 def flags_pageshift_field(flags: int) -> int:
     return (flags >> PoolFlag.PAGESIZE_SHIFT) & PoolFlag.PAGESIZE_MASK
-
-
-def constants(v: str | int | AbiVersion) -> dict[str, int]:
-    """Every named constant as the given version's header defines it."""
-    row = version(v)
-    out: dict[str, int] = {f"TMEM_{c.name}": int(c) for c in Cmd}
-    out.update({f"TMEMC_{s.name}": int(s) for s in Subop})
-    out.update({e.name: int(e) for e in Errno})
-    out.update({
-        "TMEM_POOL_PERSIST": PoolFlag.PERSIST, "TMEM_POOL_SHARED": PoolFlag.SHARED,
-        "TMEM_POOL_PAGESIZE_SHIFT": PoolFlag.PAGESIZE_SHIFT,
-        "TMEM_POOL_PAGESIZE_MASK": PoolFlag.PAGESIZE_MASK,
-        "TMEM_POOL_VERSION_SHIFT": PoolFlag.VERSION_SHIFT,
-        "TMEM_POOL_VERSION_MASK": PoolFlag.VERSION_MASK,
-        "TMEM_SPEC_VERSION": row.spec,
-        "MAX_POOLS_PER_DOMAIN": MAX_POOLS_PER_DOMAIN,
-        "MAX_GLOBAL_SHARED_POOLS": MAX_GLOBAL_SHARED_POOLS,
-        "TMEM_CLIENT_COMPRESS": ClientFlag.COMPRESS, "TMEM_CLIENT_FROZEN": ClientFlag.FROZEN,
-    })
-    # The flags a version defines only to reject them are the ones it checks.
-    for name in ("PRECOMPRESSED", "RESERVED_BITS"):
-        bits = getattr(PoolFlag, name)
-        if row.reject_flag_bits & bits == bits:
-            out[f"TMEM_POOL_{name}"] = bits
-    return out

@@ -10,10 +10,15 @@ and RELEASE-4.1.0; commit b0797898d3 (one-word oid to three words).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from .abi import MAX_GLOBAL_SHARED_POOLS, MAX_POOLS_PER_DOMAIN, ClientFlag, Cmd, Errno, PoolFlag, Subop
 from .errors import ModelError
+
+#: Every command and CONTROL sub-op number of tmem.h at 4.0.0 and 4.1.0 (both have the same ones).
+TMEM_H_COMMANDS = frozenset(int(c) for c in Cmd)
+TMEM_H_SUBOPS = frozenset(int(s) for s in Subop)
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,14 @@ class AbiVersion:
     gen_oid_field: str
     reject_flag_bits: int
     accepts: frozenset[int]
+    #: The command and sub-op numbers this revision has; a host answers any other as an unknown command.
+    commands: frozenset[int] = TMEM_H_COMMANDS
+    subops: frozenset[int] = TMEM_H_SUBOPS
+    #: Numbers this revision (or one before it) retired: reserved for ever, never given a new meaning.
+    retired_commands: frozenset[int] = frozenset()
+    retired_subops: frozenset[int] = frozenset()
+    #: Optional features a guest may ask for in NEW_POOL's flags: (name, bit); a host that lacks one refuses.
+    features: tuple[tuple[str, int], ...] = field(default=())
 
     @property
     def oid_bits(self) -> int:
@@ -64,3 +77,28 @@ def version(key: str | int | AbiVersion, table: Mapping[str, AbiVersion] = VERSI
             return row
     known = ", ".join(f"{r.name} (spec {r.spec})" for r in table.values())
     raise ModelError(f"unknown tmem ABI version {key!r}; known: {known}")
+
+
+def constants(v: str | int | AbiVersion) -> dict[str, int]:
+    """Every named constant as the given version's header defines it."""
+    row = version(v)
+    out: dict[str, int] = {f"TMEM_{c.name}": int(c) for c in Cmd}
+    out.update({f"TMEMC_{s.name}": int(s) for s in Subop})
+    out.update({e.name: int(e) for e in Errno})
+    out.update({
+        "TMEM_POOL_PERSIST": PoolFlag.PERSIST, "TMEM_POOL_SHARED": PoolFlag.SHARED,
+        "TMEM_POOL_PAGESIZE_SHIFT": PoolFlag.PAGESIZE_SHIFT,
+        "TMEM_POOL_PAGESIZE_MASK": PoolFlag.PAGESIZE_MASK,
+        "TMEM_POOL_VERSION_SHIFT": PoolFlag.VERSION_SHIFT,
+        "TMEM_POOL_VERSION_MASK": PoolFlag.VERSION_MASK,
+        "TMEM_SPEC_VERSION": row.spec,
+        "MAX_POOLS_PER_DOMAIN": MAX_POOLS_PER_DOMAIN,
+        "MAX_GLOBAL_SHARED_POOLS": MAX_GLOBAL_SHARED_POOLS,
+        "TMEM_CLIENT_COMPRESS": ClientFlag.COMPRESS, "TMEM_CLIENT_FROZEN": ClientFlag.FROZEN,
+    })
+    # The flags a version defines only to reject them are the ones it checks.
+    for name in ("PRECOMPRESSED", "RESERVED_BITS"):
+        bits = getattr(PoolFlag, name)
+        if row.reject_flag_bits & bits == bits:
+            out[f"TMEM_POOL_{name}"] = bits
+    return out

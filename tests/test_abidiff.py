@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,7 @@ from tmem_conformance.cli import main
 from tmem_conformance.models.versions import VERSIONS
 
 V0, V1 = VERSIONS["v0"], VERSIONS["v1"]
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "v2-feature-flags.toml"
 
 
 def test_v0_v1_every_pairing_is_gated_by_the_new_pool_version_check() -> None:
@@ -21,6 +23,7 @@ def test_v0_v1_every_pairing_is_gated_by_the_new_pool_version_check() -> None:
     for p in pairs.values():
         assert p["verdict"] == "gated", p
         assert "NEW_POOL's spec-version check" in p["where"] and "offset 24" in p["where"]
+        assert "reads none of its other ops" in p["where"]
 
 
 def test_v0_v1_fields_as_the_headers_declare_them() -> None:
@@ -60,3 +63,13 @@ def test_cli_formats_and_a_bad_revision(capsys: pytest.CaptureFixture[str]) -> N
     assert "**gated**" in out
     assert main(["abidiff", "v0", "v7"]) == 2
     assert "unknown tmem ABI version 'v7'" in capsys.readouterr().err
+
+
+def test_a_revision_file_diffs_as_data(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["abidiff", "v1", "v2", "--abi-file", str(EXAMPLE), "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["commands"] == {"added": [], "removed": ["XCHG (10)"], "retired": ["XCHG (10)"]}
+    assert doc["features"]["added"] == [["COMPRESSED_PUT", 0x200], ["DEDUP", 0x100]]
+    assert doc["flag_bits"]["no_longer_refused"] == "0x00000300"
+    assert doc["layouts"]["64"]["fields"] == [] and doc["layouts"]["32"]["fields"] == []  # v1 layouts kept
+    assert {p["verdict"] for p in doc["pairings"]} == {"gated"}

@@ -10,7 +10,7 @@ from tmem_conformance.models import abi, codec
 from tmem_conformance.models.cabi import WORD_SIZES
 from tmem_conformance.models.errors import LayoutError
 from tmem_conformance.models.layouts import layout
-from tmem_conformance.models.versions import VERSIONS
+from tmem_conformance.models.versions import VERSIONS, constants
 
 U32 = st.integers(0, 2**32 - 1)
 U64 = st.integers(0, 2**64 - 1)
@@ -80,7 +80,7 @@ def test_values_that_do_not_fit_are_named() -> None:
 
 
 def test_constants_per_version() -> None:
-    v0, v1 = abi.constants("v0"), abi.constants("v1")
+    v0, v1 = constants("v0"), constants("v1")
     assert v0["TMEM_SPEC_VERSION"] == 0 and v1["TMEM_SPEC_VERSION"] == 1
     assert "TMEM_POOL_PRECOMPRESSED" not in v0 and v1["TMEM_POOL_PRECOMPRESSED"] == 4
     assert v1["TMEM_POOL_RESERVED_BITS"] == 0x00FFFF00
