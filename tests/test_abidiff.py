@@ -10,6 +10,7 @@ import pytest
 
 from tmem_conformance import abidiff
 from tmem_conformance.cli import main
+from tmem_conformance.models import evolution
 from tmem_conformance.models.versions import VERSIONS
 
 V0, V1 = VERSIONS["v0"], VERSIONS["v1"]
@@ -41,15 +42,15 @@ def test_v0_v1_fields_as_the_headers_declare_them() -> None:
 
 def test_a_host_that_accepts_the_old_spec_is_silent_at_the_first_moved_op() -> None:
     lax = replace(V1, name="v1-lax", accepts=frozenset({0, 1}))
-    p = abidiff.pairing(V0, lax, 64)
+    p = evolution.pairing(V0, lax, 64)
     assert p.verdict == "silent"
     assert p.where.startswith("NEW_PAGE on a pool NEW_POOL gave it is read with other offsets for gen.cmfn")
 
 
 def test_same_layouts_are_neither_gated_nor_silent() -> None:
     twin = replace(V1, name="v1-twin", accepts=frozenset({1, 2}), spec=2)
-    assert abidiff.pairing(twin, V1, 64).verdict == "gated"  # v1 accepts only spec 1
-    assert abidiff.pairing(V1, twin, 64).verdict == "same layout"
+    assert evolution.pairing(twin, V1, 64).verdict == "gated"  # v1 accepts only spec 1
+    assert evolution.pairing(V1, twin, 64).verdict == "same layout"
     assert [p["verdict"] for p in abidiff.diff("v1", "v1")["pairings"]] == ["same layout", "same layout"]
 
 
