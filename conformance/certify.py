@@ -25,8 +25,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from .checked import abridged
 from .cases import cases_for, parse_peers, select_cells
+from .checked import abridged
 from .models.errors import UsageError
 from .paths import writable
 from .profiles import PROFILES

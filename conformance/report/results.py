@@ -15,9 +15,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from . import __version__
-from .models.errors import UsageError
-from .models.matrix import Cell, cells
+from .. import __version__
+from ..models.errors import UsageError
+from ..models.matrix import Cell, cells
 
 #: Worst first: a cell's verdict is the worst of its machines'.
 VERDICTS = ("crash", "hang", "error", "fail", "not run", "pass")

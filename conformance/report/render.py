@@ -10,8 +10,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
 
-from .matrix_view import grid_ids, markdown_table, text_table
-from .models.rules import anchor
+from ..models.rules import anchor
+from .matrix import grid_ids, markdown_table, text_table
 
 SYMBOL = {"pass": "pass", "fail": "FAIL", "error": "ERROR", "crash": "CRASH", "hang": "HANG", "not run": "not run"}
 
@@ -54,7 +54,7 @@ def collect(docs: list[dict[str, Any]]) -> dict[str, GridCell]:
                     shown.append(Shown(_label(doc), c["verdict"], tuple(c.get("violations", ())),
                                        tuple(c.get("errors", ()))))
                 if not expected:
-                    from .models.matrix import cell
+                    from ..models.matrix import cell
                     expected = cell(cid).expected
                 out[cid] = GridCell(cid, expected, tuple(shown))
     return out

@@ -6,10 +6,10 @@ import argparse
 import sys
 from typing import Any
 
+from ..models.errors import UsageError
+from ..paths import writable
 from . import html, render
-from .models.errors import UsageError
-from .paths import writable
-from .report import check, load, merge, write_json
+from .results import check, load, merge, write_json
 
 FORMATS = ("text", "markdown", "html", "junit", "json")
 
@@ -83,9 +83,9 @@ REPLAY_SECONDS = 300.0
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from .isolation import run_isolated
-    from .registry import load as load_backend
-    from .replay import find_violation, replay
+    from ..isolation import run_isolated
+    from ..registry import load as load_backend
+    from ..replay import find_violation, replay
     violation = find_violation(load(args.report), args.violation)
     backend = load_backend(args.backend)
     what = f"rule {violation['rule']}" if "rule" in violation else violation["message"].split(": ", 1)[-1][:120]
