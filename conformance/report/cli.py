@@ -10,6 +10,7 @@ from ..models.errors import UsageError
 from ..paths import writable
 from . import html, render
 from .results import check, load, merge, write_json
+from .verdict import Verdict
 
 FORMATS = ("text", "markdown", "html", "junit", "json")
 
@@ -48,7 +49,7 @@ def _merge(args: argparse.Namespace) -> int:
     merged = merge([(p, load(p)) for p in args.reports])
     check(merged, "the merged report")
     write_json(args.output, merged)
-    not_run = sum(c["verdict"] == "not run" for c in merged["cells"])
+    not_run = sum(c["verdict"] == Verdict.NOT_RUN for c in merged["cells"])
     print(f"merged {len(args.reports)} reports into {args.output}: {len(merged['cells'])} cells"
           + (f", {not_run} not run" if not_run else ""))
     return 0
