@@ -25,16 +25,16 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from .checked import abridged
 from .cases import cases_for, parse_peers, select_cells
+from .checked import abridged
 from .models.errors import UsageError
 from .paths import writable
 from .profiles import PROFILES
 from .registry import load
-from .report import case_verdict, worst
+from .report import Verdict, case_verdict, cell_verdict
 
-VERDICT_STYLE = {"pass": "green", "fail": "bold red", "error": "red", "crash": "bold magenta",
-                 "hang": "magenta", "not run": "yellow"}
+VERDICT_STYLE = {Verdict.PASS: "green", Verdict.FAIL: "bold red", Verdict.ERROR: "red", Verdict.CRASH: "bold magenta",
+                 Verdict.HANG: "magenta", Verdict.NOT_RUN: "yellow"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
     if int(code) == int(pytest.ExitCode.INTERRUPTED):
         console.print("interrupted: the cells not finished are reported as not run", markup=False)
         return 130
-    return 0 if all(c["verdict"] == "pass" for c in doc["cells"]) else 1
+    return 0 if all(c["verdict"] == Verdict.PASS for c in doc["cells"]) else 1
 
 
 def _children() -> list[int]:
@@ -192,7 +192,7 @@ class ProgressTracker:
         self.console, self.live_mode = console, live
         self.expected = {c.id: c.expected for c in cells}
         self.pending = {c.id: sum(1 for k in cases if k.cell.id == c.id) for c in cells}
-        self.verdicts: dict[str, list[str]] = {c.id: [] for c in cells}
+        self.verdicts: dict[str, list[Verdict]] = {c.id: [] for c in cells}
         self.examples: dict[str, int] = {c.id: 0 for c in cells}
         self.running: set[str] = set()
         self.started = time.monotonic()
@@ -211,7 +211,7 @@ class ProgressTracker:
 
     def status(self) -> Text:
         done = sum(1 for n in self.pending.values() if n == 0)
-        failed = sum(1 for c, v in self.verdicts.items() if self.pending[c] == 0 and set(v) - {"pass"})
+        failed = sum(1 for c, v in self.verdicts.items() if self.pending[c] == 0 and set(v) - {Verdict.PASS})
         return Text(f"cells {done}/{len(self.pending)} done, {len(self.running)} running, {failed} failed; "
                     f"{sum(self.examples.values())} examples; {time.monotonic() - self.started:.0f}s elapsed")
 
@@ -249,7 +249,7 @@ class ProgressTracker:
         self.pending[cell] -= 1
         if self.pending[cell] == 0:
             self.running.discard(cell)
-            verdict = worst(self.verdicts[cell])
+            verdict = cell_verdict(self.verdicts[cell])
             line = f"{cell:22} {self.expected[cell]:17} {verdict:6} {self.examples[cell]:6} examples"
             self.say(Text(line, style=VERDICT_STYLE.get(verdict, "")))
         self.refresh()
@@ -315,9 +315,9 @@ def print_summary(doc: dict[str, Any], console: Console, quiet: bool = False) ->
                           markup=True)
             for step in e.get("steps", [])[-12:]:
                 console.print(f"    {step}", markup=False)
-            if c["verdict"] == "crash" and e.get("traceback", "").startswith("Fatal Python error"):
+            if c["verdict"] == Verdict.CRASH and e.get("traceback", "").startswith("Fatal Python error"):
                 console.print("  Python frames as it died (faulthandler):", markup=False)
                 for line in e["traceback"].splitlines()[:10]:
                     console.print(f"    {line}", markup=False)
-    passed = sum(c["verdict"] == "pass" for c in doc["cells"])
+    passed = sum(c["verdict"] == Verdict.PASS for c in doc["cells"])
     console.print(f"\n{passed} of {len(doc['cells'])} cells pass", markup=False)

@@ -36,7 +36,7 @@ def _layouts(args: argparse.Namespace) -> int:
 
 
 def _matrix(args: argparse.Namespace) -> int:
-    from .matrix_view import render
+    from .report.matrix import render
     sys.stdout.write(render(args.format) + ("\n" if args.format == "json" else ""))
     return EXIT_OK
 
@@ -137,7 +137,7 @@ def _certify(sub: argparse._SubParsersAction) -> None:
 
 
 def _reports(sub: argparse._SubParsersAction) -> None:
-    from .report_cli import register
+    from .report.cli import register
     register(sub)
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from .matrix_view import grids, markdown_table
 from .models.choices import CHOICES
 from .models.layouts import OFFSET_NAMES, header_name, layouts_table
 from .models.matrix import GUESTS, OUTCOMES
 from .models.rules import AREAS, RULES, anchor
 from .models.versions import VERSIONS
+from .report.matrix import grids, markdown_table
 
 DECISIONS = (
     ("Privileged ops", "CONTROL, AUTH and RESTORE_NEW are accepted from domain 0 only; the check comes "

@@ -26,7 +26,7 @@ from .cases import Case, cases_for, parse_peers, select_cells
 from .checked import BackendDied, BackendError, find_exception, machine_steps
 from .models.errors import TmemConformanceError, Violation
 from .registry import LoadedBackend, load
-from .report import CaseResult, Report, case_verdict
+from .report import CaseResult, Report, Verdict, case_verdict
 from .rundb import RunDatabase
 
 SUITE_DIR = os.path.join(os.path.dirname(__file__), "suite")
@@ -221,10 +221,10 @@ def _with_quick_look(results: list[CaseResult], quick: dict[tuple[str, str], dic
     never ran (-x, an interrupt) fails by it too: nothing the quick look saw is lost."""
     def failed(found: dict[str, Any]) -> dict[str, Any]:
         return {**found, "message": f"{found['message']} (found by the quick look)"}
-    out = [dataclasses.replace(r, verdict="fail", violation=failed(quick[(r.cell, r.machine)]))
-           if r.verdict == "pass" and (r.cell, r.machine) in quick else r for r in results]
+    out = [dataclasses.replace(r, verdict=Verdict.FAIL, violation=failed(quick[(r.cell, r.machine)]))
+           if r.verdict == Verdict.PASS and (r.cell, r.machine) in quick else r for r in results]
     ran = {(r.cell, r.machine) for r in results}
-    out += [CaseResult(cell, machine, "fail", 0.0, violation=failed(v))
+    out += [CaseResult(cell, machine, Verdict.FAIL, 0.0, violation=failed(v))
             for (cell, machine), v in quick.items() if (cell, machine) not in ran]
     return out
 

@@ -7,12 +7,13 @@ from types import MappingProxyType
 
 import pytest
 
-from tmem_conformance import docs, matrix_view
+from tmem_conformance import docs
 from tmem_conformance.cli import main
 from tmem_conformance.models import abi
 from tmem_conformance.models.guests import GuestKernel
 from tmem_conformance.models.matrix import GUESTS, GuestKind, cells
 from tmem_conformance.models.versions import VERSIONS, AbiVersion
+from tmem_conformance.report import matrix
 
 from .model_oracle import ModelOracle
 
@@ -60,7 +61,7 @@ def test_a_synthetic_v2_adds_rows_and_columns_only() -> None:
     assert by_id["pair:v0:64:v2"].expected == "graceful-failure"
     assert by_id["pair:v2:64:v1"].expected == "graceful-failure"
     assert by_id["mig:v1:v2:64"].expected == "refused" and by_id["mig:v2:v2:32"].expected == "intact"
-    text = matrix_view.render("markdown", versions, guests)
+    text = matrix.render("markdown", versions, guests)
     assert "| v1 guest, 64-bit | graceful-failure | native | native |" in text
 
 

@@ -1,8 +1,9 @@
 """The suite's power as last measured by `tmem-conformance selftest`, shipped with the package.
 
-`selftest --save-power` writes power.json beside this module; the HTML report's footer and the
-README quote it. A test keeps its catalogue sizes equal to the catalogues', so it cannot go stale
-without the suite's own tests noticing.
+`selftest --save-power` writes power.json beside this module (selftest.run computes the figures and
+imports this module, never the other way round); the HTML report's footer and the README quote it. A
+test keeps its catalogue sizes equal to the catalogues', so it cannot go stale without the suite's own
+tests noticing.
 """
 
 from __future__ import annotations
@@ -14,16 +15,6 @@ from typing import Any
 PATH = os.path.join(os.path.dirname(__file__), "power.json")
 
 
-def power_of(doc: dict[str, Any]) -> dict[str, Any]:
-    """The figures of one selftest result."""
-    from .run import summary
-    s = summary(doc)
-    return {"profile": doc["profile"], "seconds": doc["seconds"],
-            "faults_killed": s["faults killed"][0], "faults": s["faults killed"][1],
-            "variants_passed": s["variants passed"][0], "variants": s["variants passed"][1],
-            "rules_covered": s["rules covered"][0], "rules": s["rules covered"][1]}
-
-
 def measured_power() -> dict[str, Any] | None:
     try:
         with open(PATH, encoding="utf-8") as f:
@@ -33,7 +24,8 @@ def measured_power() -> dict[str, Any] | None:
     return doc
 
 
-def save_power(doc: dict[str, Any]) -> None:
+def save_power(figures: dict[str, Any]) -> None:
+    """Record a selftest's figures (selftest.run.power_of) as the measured power."""
     with open(PATH, "w", encoding="utf-8") as f:
-        json.dump(power_of(doc), f, indent=2)
+        json.dump(figures, f, indent=2)
         f.write("\n")

@@ -26,7 +26,9 @@ from ..models.errors import UsageError
 from ..models.rules import RULES
 from ..paths import writable
 from ..profiles import PROFILES
+from ..report import Verdict
 from . import backends
+from .power import save_power
 
 FORMATS = ("text", "json", "markdown")
 CERTIFY = "import sys; from tmem_conformance.cli import main; sys.exit(main())"
@@ -77,7 +79,7 @@ def run_job(job: Job, profile: str, time_limit: float | None) -> dict[str, Any]:
         if not os.path.exists(path):  # the entry itself is broken: say so, and go on with the others
             why = f"certify exited {proc.returncode} with no report: {proc.stderr.strip()[-400:]}"
             if job.kind == "variant":
-                return {"name": job.name, "choice": job.choice, "verdict": "fail", "failed_cells": [],
+                return {"name": job.name, "choice": job.choice, "verdict": Verdict.FAIL, "failed_cells": [],
                         "rules": [], "seconds": seconds, "violations": [why]}
             return {"name": job.name, "expect_rules": sorted(job.expect_rules), "verdict": "survived",
                     "rules": [], "named_expected": False, "cells": [], "seconds": seconds, "verdicts": [],
@@ -86,9 +88,9 @@ def run_job(job: Job, profile: str, time_limit: float | None) -> dict[str, Any]:
             doc = json.load(f)
     cells = doc["cells"]
     rules = sorted({v["rule"] for c in cells for v in c["violations"]})
-    failed = [c["id"] for c in cells if c["verdict"] not in ("pass", "not run")]
+    failed = [c["id"] for c in cells if c["verdict"] not in (Verdict.PASS, Verdict.NOT_RUN)]
     if job.kind == "variant":
-        return {"name": job.name, "choice": job.choice, "verdict": "pass" if not failed else "fail",
+        return {"name": job.name, "choice": job.choice, "verdict": Verdict.PASS if not failed else Verdict.FAIL,
                 "failed_cells": failed, "rules": rules, "seconds": seconds,
                 "violations": [v["message"] for c in cells for v in c["violations"]][:3]}
     return {"name": job.name, "expect_rules": sorted(job.expect_rules),
@@ -127,15 +129,24 @@ def run(profile: str, workers: int, only: str | None = None,
 def passed(doc: dict[str, Any]) -> bool:
     """Every fault killed naming an expected rule, every variant passing, every rule covered."""
     return (all(f["verdict"] == "killed" and f["named_expected"] for f in doc["faults"])
-            and all(v["verdict"] == "pass" for v in doc["variants"])
+            and all(v["verdict"] == Verdict.PASS for v in doc["variants"])
             and all(doc["rules"].values()))
 
 
 def summary(doc: dict[str, Any]) -> dict[str, tuple[int, int]]:
     faults, variants, rules = doc["faults"], doc["variants"], doc["rules"]
     return {"faults killed": (sum(f["verdict"] == "killed" and f["named_expected"] for f in faults), len(faults)),
-            "variants passed": (sum(v["verdict"] == "pass" for v in variants), len(variants)),
+            "variants passed": (sum(v["verdict"] == Verdict.PASS for v in variants), len(variants)),
             "rules covered": (sum(bool(v) for v in rules.values()), len(rules))}
+
+
+def power_of(doc: dict[str, Any]) -> dict[str, Any]:
+    """The figures of one selftest result."""
+    s = summary(doc)
+    return {"profile": doc["profile"], "seconds": doc["seconds"],
+            "faults_killed": s["faults killed"][0], "faults": s["faults killed"][1],
+            "variants_passed": s["variants passed"][0], "variants": s["variants passed"][1],
+            "rules_covered": s["rules covered"][0], "rules": s["rules covered"][1]}
 
 
 def render_markdown(doc: dict[str, Any]) -> str:
@@ -165,7 +176,7 @@ def render_text(doc: dict[str, Any]) -> str:
             lines.append(f"  fault {f['name']}: {f['verdict']}, named {f['rules'] or 'nothing'}, "
                          f"expected one of {f['expect_rules']}" + (f" ({f['error']})" if "error" in f else ""))
     for v in doc["variants"]:
-        if v["verdict"] != "pass":
+        if v["verdict"] != Verdict.PASS:
             lines.append(f"  variant {v['name']} ({v['choice']}): fails {v['failed_cells']}: "
                          f"{'; '.join(v['violations'])[:400]}")
     missing = [r for r, names in doc["rules"].items() if not names]
@@ -222,8 +233,7 @@ def main(args: argparse.Namespace) -> int:
     if args.save_power:
         if args.only or args.kind:
             raise UsageError("--save-power records the whole catalogue's figures: drop --only and --kind")
-        from .power import save_power
-        save_power(doc)
+        save_power(power_of(doc))
     text = {"json": lambda d: json.dumps(d, indent=2) + "\n", "markdown": render_markdown,
             "text": render_text}[args.format](doc)
     sys.stdout.write(text)

@@ -1,4 +1,4 @@
-"""The certification report: verdict per cell, built from per-test results; loading, checking, merging.
+"""The certification report: verdict per cell, built from per-case results; loading, checking, merging.
 
 The JSON shape is documented by schemas/report.schema.json, shipped in the
 package. A malformed report is refused with the path and the offending
@@ -9,42 +9,27 @@ field; shard reports merge into one, and a cell no shard ran stays
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
 
-from . import __version__
-from .models.errors import UsageError
-from .models.matrix import Cell, cells
-
-#: Worst first: a cell's verdict is the worst of its machines'.
-VERDICTS = ("crash", "hang", "error", "fail", "not run", "pass")
+from .. import __version__
+from ..models.errors import UsageError
+from ..models.matrix import Cell, cells
+from .verdict import Verdict, cell_verdict
 
 
 @dataclass
 class CaseResult:
     cell: str
     machine: str
-    verdict: str
+    verdict: Verdict
     seconds: float
     examples: int = 0
     steps: int = 0
     violation: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
-
-
-def worst(verdicts: list[str]) -> str:
-    return min(verdicts, key=VERDICTS.index) if verdicts else "not run"
-
-
-def case_verdict(passed: bool, props: Mapping[str, Any]) -> str:
-    """A case's verdict from its test report's user properties: pass, fail (a violation), or how the
-    backend died (crash, hang; error when it raised or answered something that is not a return value)."""
-    if passed:
-        return "pass"
-    return "fail" if "tmem-violation" in props else str(props.get("tmem-died", "error"))
 
 
 @dataclass
@@ -63,7 +48,7 @@ class Report:
             mine = [r for r in self.results if r.cell == c.id]
             entry: dict[str, Any] = c.to_json()
             entry.update(
-                verdict=worst([r.verdict for r in mine]),
+                verdict=cell_verdict(r.verdict for r in mine),
                 machines={r.machine: r.verdict for r in mine},
                 examples=sum(r.examples for r in mine),
                 steps=sum(r.steps for r in mine),
@@ -142,7 +127,7 @@ def merge(docs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     by_id: dict[str, dict[str, Any]] = {}
     for path, doc in docs:
         for c in doc["cells"]:
-            if c["verdict"] == "not run":
+            if c["verdict"] == Verdict.NOT_RUN:
                 continue
             if c["id"] in by_id:
                 raise UsageError(f"cell {c['id']} appears in more than one report (again in {path}): "
@@ -158,5 +143,5 @@ def merge(docs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
 
 def not_run(c: Cell) -> dict[str, Any]:
     entry: dict[str, Any] = c.to_json()
-    entry.update(verdict="not run", machines={}, examples=0, steps=0, seconds=0, violations=[], errors=[])
+    entry.update(verdict=Verdict.NOT_RUN, machines={}, examples=0, steps=0, seconds=0, violations=[], errors=[])
     return entry

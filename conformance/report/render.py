@@ -10,10 +10,13 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
 
-from .matrix_view import grid_ids, markdown_table, text_table
-from .models.rules import anchor
+from ..models.rules import anchor
+from .matrix import grid_ids, markdown_table, text_table
+from .verdict import Verdict
 
-SYMBOL = {"pass": "pass", "fail": "FAIL", "error": "ERROR", "crash": "CRASH", "hang": "HANG", "not run": "not run"}
+#: How the text grid shows each verdict, in the order the summary counts them.
+SYMBOL = {Verdict.PASS: "pass", Verdict.FAIL: "FAIL", Verdict.ERROR: "ERROR", Verdict.CRASH: "CRASH",
+          Verdict.HANG: "HANG", Verdict.NOT_RUN: "not run"}
 
 
 @dataclass(frozen=True)
@@ -21,7 +24,7 @@ class Shown:
     """One backend's result for one cell."""
 
     backend: str
-    verdict: str
+    verdict: Verdict
     violations: tuple[dict[str, Any], ...]
     errors: tuple[dict[str, Any], ...]
 
@@ -48,13 +51,13 @@ def collect(docs: list[dict[str, Any]]) -> dict[str, GridCell]:
                 for doc, cells in zip(docs, by_doc):
                     c = cells.get(cid)
                     if c is None:
-                        shown.append(Shown(_label(doc), "not run", (), ()))
+                        shown.append(Shown(_label(doc), Verdict.NOT_RUN, (), ()))
                         continue
                     expected = c["expected"]
-                    shown.append(Shown(_label(doc), c["verdict"], tuple(c.get("violations", ())),
+                    shown.append(Shown(_label(doc), Verdict(c["verdict"]), tuple(c.get("violations", ())),
                                        tuple(c.get("errors", ()))))
                 if not expected:
-                    from .models.matrix import cell
+                    from ..models.matrix import cell
                     expected = cell(cid).expected
                 out[cid] = GridCell(cid, expected, tuple(shown))
     return out
@@ -108,7 +111,7 @@ def markdown(docs: list[dict[str, Any]], rules_doc: str = "CONFORMANCE.md") -> s
     def fmt(c: GridCell) -> str:
         parts = []
         for s in c.shown:
-            word = f"**{s.verdict}**" if s.verdict == "pass" else s.verdict.upper()
+            word = f"**{s.verdict}**" if s.verdict == Verdict.PASS else s.verdict.upper()
             if s.violations:
                 word = f"[{word}](#{violation_anchor(s.backend, s.violations[0]['id'])})"
             parts.append(word)
@@ -140,11 +143,11 @@ def junit(docs: list[dict[str, Any]]) -> str:
     suites = ET.Element("testsuites", name="tmem-conformance")
     for d in docs:
         cells = d["cells"]
-        count = {v: sum(c["verdict"] == v for c in cells) for v in ("fail", "error", "crash", "hang", "not run")}
+        count = {v: sum(c["verdict"] == v for c in cells) for v in Verdict}
         suite = ET.SubElement(suites, "testsuite", name=f"tmem-conformance[{d['backend']}]", tests=str(len(cells)),
-                              failures=str(count["fail"]),
-                              errors=str(count["error"] + count["crash"] + count["hang"]),
-                              skipped=str(count["not run"]),
+                              failures=str(count[Verdict.FAIL]),
+                              errors=str(sum(n for v, n in count.items() if v.died)),
+                              skipped=str(count[Verdict.NOT_RUN]),
                               time=f"{sum(c['seconds'] for c in cells):.3f}")
         props = ET.SubElement(suite, "properties")
         for key in ("backend", "profile", "seed", "suite_version"):
@@ -152,16 +155,16 @@ def junit(docs: list[dict[str, Any]]) -> str:
         for c in cells:
             case = ET.SubElement(suite, "testcase", classname=f"tmem.{c['kind']}", name=c["id"],
                                  time=f"{c['seconds']:.3f}")
-            if c["verdict"] == "fail":
+            if c["verdict"] == Verdict.FAIL:
                 v: dict[str, Any] = (c["violations"][0] if c["violations"]
                                      else {"rule": "fail", "message": "failed", "steps": []})
                 node = ET.SubElement(case, "failure", message=v["message"], type=v["rule"])
                 node.text = "\n".join(v["steps"])
-            elif c["verdict"] in ("error", "crash", "hang"):
+            elif Verdict(c["verdict"]).died:
                 e = c.get("errors") or [{"message": c["verdict"]}]
                 node = ET.SubElement(case, "error", message=e[0]["message"], type=c["verdict"])
                 node.text = e[0].get("traceback", "")
-            elif c["verdict"] == "not run":
+            elif c["verdict"] == Verdict.NOT_RUN:
                 ET.SubElement(case, "skipped", message="not run: no shard ran this cell")
     ET.indent(suites)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

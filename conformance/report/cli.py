@@ -6,10 +6,11 @@ import argparse
 import sys
 from typing import Any
 
+from ..models.errors import UsageError
+from ..paths import writable
 from . import html, render
-from .models.errors import UsageError
-from .paths import writable
-from .report import check, load, merge, write_json
+from .results import check, load, merge, write_json
+from .verdict import Verdict
 
 FORMATS = ("text", "markdown", "html", "junit", "json")
 
@@ -48,7 +49,7 @@ def _merge(args: argparse.Namespace) -> int:
     merged = merge([(p, load(p)) for p in args.reports])
     check(merged, "the merged report")
     write_json(args.output, merged)
-    not_run = sum(c["verdict"] == "not run" for c in merged["cells"])
+    not_run = sum(c["verdict"] == Verdict.NOT_RUN for c in merged["cells"])
     print(f"merged {len(args.reports)} reports into {args.output}: {len(merged['cells'])} cells"
           + (f", {not_run} not run" if not_run else ""))
     return 0
@@ -83,9 +84,9 @@ REPLAY_SECONDS = 300.0
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from .isolation import run_isolated
-    from .registry import load as load_backend
-    from .replay import find_violation, replay
+    from ..isolation import run_isolated
+    from ..registry import load as load_backend
+    from ..replay import find_violation, replay
     violation = find_violation(load(args.report), args.violation)
     backend = load_backend(args.backend)
     what = f"rule {violation['rule']}" if "rule" in violation else violation["message"].split(": ", 1)[-1][:120]

@@ -6,14 +6,14 @@ from typing import Any
 
 import jinja2
 
-from .matrix_view import grid_ids
-from .models.rules import anchor as rule_anchor
+from ..models.rules import anchor as rule_anchor
+from ..selftest.power import measured_power
+from .matrix import grid_ids
 from .render import collect, summary, violation_anchor
-from .selftest.power import measured_power
 
 
 def render(docs: list[dict[str, Any]], rules_doc: str = "CONFORMANCE.md") -> str:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("tmem_conformance", "templates"),
+    env = jinja2.Environment(loader=jinja2.PackageLoader("tmem_conformance.report", "templates"),
                              autoescape=jinja2.select_autoescape(["html", "j2"]), trim_blocks=True,
                              lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     cells = collect(docs)
