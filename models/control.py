@@ -8,22 +8,37 @@ in the op's `pool_id`.
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from . import codec
 from .abi import CLI_ID_NULL, MAX_POOLS_PER_DOMAIN, PAGE_SIZE, ClientFlag, Errno, Subop
-from .host_state import Client, Key, Page, Pool
+from .host_state import Client, HostState, Key, Oid, Page, Pool
 from .layouts import layout
 from .outcomes import ANY_NEGATIVE, ANY_POSITIVE, Outcome, Outcomes, Region, Write
-from .pages import RESTORED, consistent, window_store
+from .pages import RESTORED, Stored, consistent, window_store
 from .versions import VERSIONS, AbiVersion
 
-if TYPE_CHECKING:
-    from .host import ReferenceHost
 
-Handler = Callable[["ReferenceHost", str, int, codec.Ctrl, bytes], Outcomes]
+class ControlledHost(Protocol):
+    """What the sub-ops read and change of the reference host (models/host.py's ReferenceHost calls them):
+    its state, its version, and its own put and flush (RESTORE_PUT_PAGE and RESTORE_FLUSH_PAGE)."""
+
+    state: HostState
+
+    @property
+    def version(self) -> AbiVersion: ...
+
+    def put_outcomes(self, what: str, client: Client, slot: int, pool: Pool, key: Key,
+                     stored: Stored) -> Outcomes: ...
+
+    def flush_outcomes(self, what: str, client: Client, slot: int, pool: Pool, keys: list[Key], rule: str,
+                       neighbours_of: Oid | None = None, index: int | None = None) -> Outcomes: ...
+
+
+Handler = Callable[[ControlledHost, str, int, codec.Ctrl, bytes], Outcomes]
 
 
 def _one(what: str, rule: str, ret: int, meaning: str,
@@ -33,7 +48,7 @@ def _one(what: str, rule: str, ret: int, meaning: str,
     return Outcomes(what, rule, [o])
 
 
-def _targets(host: ReferenceHost, c: codec.Ctrl) -> list[Client] | None:
+def _targets(host: ControlledHost, c: codec.Ctrl) -> list[Client] | None:
     """The clients a sub-op acts on: all for 0xFFFF, the named one, or None if it does not exist."""
     cli = c.cli_id & CLI_ID_NULL
     if cli == CLI_ID_NULL:
@@ -42,11 +57,11 @@ def _targets(host: ReferenceHost, c: codec.Ctrl) -> list[Client] | None:
     return None if client is None else [client]
 
 
-def _client(host: ReferenceHost, c: codec.Ctrl) -> Client | None:
+def _client(host: ControlledHost, c: codec.Ctrl) -> Client | None:
     return host.state.clients.get(c.cli_id & CLI_ID_NULL)
 
 
-def _no_client(host: ReferenceHost, c: codec.Ctrl, rule: str) -> str:
+def _no_client(host: ControlledHost, c: codec.Ctrl, rule: str) -> str:
     """The rule a "no such client" answer checks: a destroyed domain's client is gone (TMEM-DESTROY-003);
     a domain the toolstack only probed before a restore must still have none (TMEM-MIG-002)."""
     cli = c.cli_id & CLI_ID_NULL
@@ -65,7 +80,7 @@ def _in_memory(memory: bytes, offset: int, length: int) -> bool:
 
 
 def _for_each(rule: str, meaning: str, apply: Callable[[Client, codec.Ctrl], None]) -> Handler:
-    def handler(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+    def handler(host: ControlledHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
         targets = _targets(host, c)
         if targets is None:
             return _one(what, _no_client(host, c, rule), -1, "no such client")
@@ -97,14 +112,14 @@ def _int32(v: int) -> int:
     return v - (1 << 32) if v & 0x80000000 else v
 
 
-def _flush(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+def _flush(host: ControlledHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
     if c.cli_id & CLI_ID_NULL != CLI_ID_NULL:
         return _one(what, "TMEM-CTRL-003", -1, "FLUSH names one client")
     return Outcomes(what, "TMEM-CTRL-003", [Outcome(0, ANY_POSITIVE, "TMEM-CTRL-003", "KB flushed",
                                                     effect=lambda _m: host.state.may_evict())])
 
 
-def _list(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+def _list(host: ControlledHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
     rule = "TMEM-CTRL-002"
     start, end = max(0, c.buf), min(len(memory), c.buf + c.arg1)
     options = [Outcome(0, 0, rule, "statistics written", regions=(Region(start, max(0, end - start)),))]
@@ -115,11 +130,11 @@ def _list(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: b
     return Outcomes(what, rule, options)
 
 
-def _freeable(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+def _freeable(host: ControlledHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
     return Outcomes(what, "TMEM-CTRL-004", [Outcome(0, ANY_POSITIVE, "TMEM-CTRL-004", "freeable MB")])
 
 
-def _save_begin(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+def _save_begin(host: ControlledHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
     client = _client(host, c)
     if client is None or not client.used_slots():
         return _one(what, "TMEM-SAVE-001", 0, "nothing to save")
@@ -134,10 +149,10 @@ def _save_begin(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, mem
     return _one(what, "TMEM-SAVE-001", 1, "save begun: client frozen", begin)
 
 
-def _constant(rule: str, value: Callable[[ReferenceHost], int], meaning: str) -> Handler:
+def _constant(rule: str, value: Callable[[ControlledHost], int], meaning: str) -> Handler:
     """A host-wide number, for any cli_id. Asked for a domain with no client it is a restore's probe:
     a wrong answer refuses or admits a stream of the wrong version (TMEM-STREAM-002)."""
-    def handler(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+    def handler(host: ControlledHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
         cli = c.cli_id & CLI_ID_NULL
         if cli == CLI_ID_NULL or cli in host.state.clients:
             return _one(what, rule, value(host), meaning)
@@ -146,7 +161,7 @@ def _constant(rule: str, value: Callable[[ReferenceHost], int], meaning: str) ->
 
 
 def _client_value(value: Callable[[Client], int], meaning: str) -> Handler:
-    def handler(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+    def handler(host: ControlledHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
         client = _client(host, c)
         if client is None:
             return _one(what, _no_client(host, c, "TMEM-SAVE-003"), -1, "no such client")
@@ -160,7 +175,7 @@ def _reported_as(v: int) -> int:
     return -2 if v == -1 else v
 
 
-def _pool_of(host: ReferenceHost, c: codec.Ctrl, pool_id: int) -> tuple[Client, Pool] | None:
+def _pool_of(host: ControlledHost, c: codec.Ctrl, pool_id: int) -> tuple[Client, Pool] | None:
     client = _client(host, c)
     if client is None or not 0 <= pool_id < MAX_POOLS_PER_DOMAIN:
         return None
@@ -168,8 +183,8 @@ def _pool_of(host: ReferenceHost, c: codec.Ctrl, pool_id: int) -> tuple[Client, 
     return None if pool is None else (client, pool)
 
 
-def _pool_value(rule: str, value: Callable[[ReferenceHost, Pool], int], meaning: str) -> Handler:
-    def handler(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+def _pool_value(rule: str, value: Callable[[ControlledHost, Pool], int], meaning: str) -> Handler:
+    def handler(host: ControlledHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
         found = _pool_of(host, c, pool_id)
         if found is None:
             return _one(what, rule, -1, "no such pool")
@@ -183,7 +198,7 @@ def _pool_value(rule: str, value: Callable[[ReferenceHost, Pool], int], meaning:
     return handler
 
 
-def _pool_uuid(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+def _pool_uuid(host: ControlledHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
     found = _pool_of(host, c, pool_id)
     if found is None:
         return _one(what, "TMEM-SAVE-006", -1, "no such pool")
@@ -193,7 +208,7 @@ def _pool_uuid(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memo
     return _one(what, "TMEM-SAVE-006", 0, "uuid written", writes=(Write(c.buf, data),))
 
 
-def _next_page(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+def _next_page(host: ControlledHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
     rule = "TMEM-SAVE-007"
     found = _pool_of(host, c, pool_id)
     if found is None or found[1].ephemeral:
@@ -216,8 +231,8 @@ def _next_page(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memo
     for row in VERSIONS.values():  # a handle in another version's layout
         if row.name != host.version.name and layout(row, 64).handle.size <= hsize + PAGE_SIZE:
             result.diagnoses.append(("TMEM-LAYOUT-001", f"the handle is in the {row.name} layout",
-                                     lambda row=row: _reports(row, c.buf, layout(row, 64).handle.size, pool_id,
-                                                              pool, left, None)))
+                                     functools.partial(_reports, row, c.buf, layout(row, 64).handle.size,
+                                                       pool_id, pool, left, None)))
     result.diagnoses.append(("TMEM-STREAM-001", "the page is right but its handle is not, so the stream would "
                              "carry it under another pool, object or index",
                              lambda: _reports(host.version, c.buf, hsize, pool_id, pool, left, None,
@@ -259,7 +274,7 @@ def _nothing(_: bytes) -> None:
     return None
 
 
-def _next_inv(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+def _next_inv(host: ControlledHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
     rule = "TMEM-SAVE-008"
     client = _client(host, c)
     if client is None:  # section 10: 0 (Xen) or -1
@@ -288,7 +303,7 @@ def _next_inv(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memor
     return Outcomes(what, rule, options)
 
 
-def _save_end(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+def _save_end(host: ControlledHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
     client = _client(host, c)
     if client is None:
         return _one(what, _no_client(host, c, "TMEM-SAVE-009"), -1, "no such client")
@@ -303,7 +318,7 @@ def _save_end(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memor
     return _one(what, "TMEM-SAVE-009", 0, "save ended", end)
 
 
-def _restore_begin(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+def _restore_begin(host: ControlledHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
     cli = c.cli_id & CLI_ID_NULL
     if cli == CLI_ID_NULL or cli in host.state.clients:
         return _one(what, "TMEM-RESTORE-001", -1, "client exists")
@@ -315,7 +330,7 @@ def _restore_begin(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, 
     return result
 
 
-def _restore_put(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+def _restore_put(host: ControlledHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
     """A WRITE of arg1 bytes from buf at offset 0 (TMEM-RESTORE-003)."""
     found = _pool_of(host, c, pool_id)
     if found is None:
@@ -327,7 +342,7 @@ def _restore_put(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, me
     return host.put_outcomes(what, client, pool_id, pool, key, stored)
 
 
-def _restore_flush(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+def _restore_flush(host: ControlledHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
     found = _pool_of(host, c, pool_id)
     if found is None:
         return _one(what, "TMEM-RESTORE-003", -1, "no such pool")
@@ -367,7 +382,7 @@ HANDLERS: dict[int, Handler] = {
 }
 
 
-def control_outcomes(host: ReferenceHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+def control_outcomes(host: ControlledHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
     handler = HANDLERS.get(c.subop)
     if handler is None:
         return Outcomes(what, "TMEM-CTRL-004", [Outcome.ret(-1, "TMEM-CTRL-004", "unassigned sub-op")])

@@ -323,37 +323,8 @@ class ReferenceHost:
         if page is not None and old is not None:  # what a dup put replaces: showing it names TMEM-PUT-002
             older = tuple(replace(c, replaced=()) for c in old.candidates()) + old.replaced
             page = replace(page, replaced=older[:MAX_REPLACED])
-        merged: dict[int, object] = {}
-
-        def add(ret: int, fate: object) -> None:
-            merged[ret] = fate if merged.get(ret, fate) == fate else "maybe"
         actors = self.actors(client, pool)
-        for frozen, live in sorted({(a.frozen, a.live_migrating) for a in actors}):
-            # Each path maps a return value to the handle's fate: a Page, "gone" or "maybe".
-            if old is not None:
-                if live:
-                    add(neg(Errno.ENOSPC), "gone")
-                elif page is None:
-                    add(neg(Errno.EFAULT), "maybe")
-                else:
-                    add(1, page)
-                    if not room:
-                        add(neg(Errno.ENOSPC), "gone")
-                    if stored.einval:
-                        add(neg(Errno.EINVAL), "maybe")
-            if old is None or not old.sure:
-                if frozen:
-                    add(neg(Errno.EFROZEN), "gone")
-                    continue
-                if not room:
-                    add(neg(Errno.ENOMEM), "gone")
-                if page is None:
-                    add(neg(Errno.EFAULT), "gone")
-                    continue
-                if not full:
-                    add(1, page)
-                if stored.einval:
-                    add(neg(Errno.EINVAL), "gone")
+        merged = _put_fates(old, page, stored, {(a.frozen, a.live_migrating) for a in actors}, room, full)
         frozen_now = any(a.frozen for a in actors)
         live_now = any(a.live_migrating for a in actors)
         rule = "TMEM-PUT-002" if old is not None else "TMEM-PUT-001"
@@ -622,3 +593,39 @@ def _oid(oid: Oid) -> str:
 
 
 __all__ = ["ReferenceHost", "describe", "MAX_POOLS_PER_DOMAIN"]
+
+
+def _put_fates(old: Page | None, page: Page | None, stored: Stored, states: set[tuple[bool, bool]],
+               room: bool, full: bool) -> dict[int, object]:
+    """What a put may return, each with the handle's fate (a Page, "gone" or "maybe"), over the
+    (frozen, live-migrating) states of the clients whose state the host may apply (section 10)."""
+    merged: dict[int, object] = {}
+
+    def add(ret: int, fate: object) -> None:
+        merged[ret] = fate if merged.get(ret, fate) == fate else "maybe"
+    for frozen, live in sorted(states):
+        if old is not None:
+            if live:
+                add(neg(Errno.ENOSPC), "gone")
+            elif page is None:
+                add(neg(Errno.EFAULT), "maybe")
+            else:
+                add(1, page)
+                if not room:
+                    add(neg(Errno.ENOSPC), "gone")
+                if stored.einval:
+                    add(neg(Errno.EINVAL), "maybe")
+        if old is None or not old.sure:
+            if frozen:
+                add(neg(Errno.EFROZEN), "gone")
+                continue
+            if not room:
+                add(neg(Errno.ENOMEM), "gone")
+            if page is None:
+                add(neg(Errno.EFAULT), "gone")
+                continue
+            if not full:
+                add(1, page)
+            if stored.einval:
+                add(neg(Errno.EINVAL), "gone")
+    return merged

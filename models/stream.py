@@ -138,9 +138,25 @@ class _Reader:
 def decode(data: bytes) -> SavedClient:
     """Read a whole stream (main block, then an optional extra block); refuse anything else."""
     r = _Reader(bytes(data))
+    version, max_pools, client_flags, weight, cap = _read_client(r)
+    row = _row(version)
+    pools: list[SavedPool] = []
+    while True:
+        pool = _read_pool(r, row, version, max_pools, pools)
+        if pool is None:
+            break
+        pools.append(pool)
+    invalidated = _read_extra(r, row, pools) if r.pos < len(r.data) else None
+    if r.pos != len(r.data):
+        raise StreamError(f"corrupt stream: {len(r.data) - r.pos} stray bytes after byte {r.pos}")
+    return SavedClient(version, max_pools, client_flags, weight, cap, tuple(pools), invalidated)
+
+
+def _read_client(r: _Reader) -> tuple[int, int, int, int, int]:
+    """The marker, version, max_pools and the client record: (version, max_pools, flags, weight, cap)."""
     r.expect(SAVE_ID_TMEM, r.i32("the tmem marker"), "the tmem marker", 0)
     version = r.u32("the version")
-    row = _row(version)
+    _row(version)  # an unknown version is refused before anything else is read
     at = r.pos
     max_pools = r.u32("max_pools")
     r.expect(MAX_POOLS_PER_DOMAIN, max_pools, "max_pools", at)
@@ -154,54 +170,56 @@ def decode(data: bytes) -> SavedClient:
     weight, cap = _signed(r.u32("the weight")), _signed(r.u32("the cap"))
     at = r.pos
     r.expect(U32_ALL_ONES, r.u32("the second separator"), "the second separator", at)
-    pools: list[SavedPool] = []
+    return version, max_pools, client_flags, weight, cap
+
+
+def _read_pool(r: _Reader, row: AbiVersion, version: int, max_pools: int,
+               pools: list[SavedPool]) -> SavedPool | None:
+    """One pool record and its pages, or None at the closing separator."""
+    at = r.pos
+    pool_id = r.u32("a pool id")
+    if pool_id == U32_ALL_ONES:
+        return None
+    if pool_id >= max_pools or any(p.pool_id == pool_id for p in pools):
+        raise StreamError(f"corrupt stream: pool id {pool_id} at byte {at} is out of range "
+                          f"0-{max_pools - 1} or repeated")
+    at = r.pos
+    flags = r.u32(f"pool {pool_id}'s flags")
+    if flags & ~_KNOWN_POOL_BITS or flags_spec(flags) != version:
+        raise StreamError(f"corrupt stream: pool {pool_id}'s flags at byte {at} are {flags:#010x}, "
+                          f"not a version-{version} pool's flags")
+    n_pages = r.u32(f"pool {pool_id}'s page count")
+    uuid = (int(struct.unpack("<Q", r.take(8, "a uuid"))[0]),
+            int(struct.unpack("<Q", r.take(8, "a uuid"))[0]))
+    if n_pages and not flags & PoolFlag.PERSIST:
+        raise StreamError(f"corrupt stream: ephemeral pool {pool_id} claims {n_pages} pages")
+    pages: list[SavedPage] = []
+    while len(pages) < n_pages:
+        oid = r.oid(row.oid_words, f"pool {pool_id}'s page record {len(pages)}")
+        if oid == (U64_ALL_ONES,) * row.oid_words:
+            break
+        index = r.u32(f"pool {pool_id}'s page record {len(pages)}")
+        pages.append(SavedPage(oid, index, r.take(PAGE_SIZE, f"pool {pool_id}'s page data")))
+    if len({(p.oid, p.index) for p in pages}) != len(pages):
+        raise StreamError(f"corrupt stream: pool {pool_id} lists a handle twice")
+    return SavedPool(pool_id, flags, n_pages, uuid, tuple(pages))
+
+
+def _read_extra(r: _Reader, row: AbiVersion, pools: list[SavedPool]) -> tuple[tuple[int, Oid, int], ...]:
+    """The extra block (marker -6): the invalidated handles, each in a pool the stream holds."""
+    at = r.pos
+    r.expect(SAVE_ID_TMEM_EXTRA, r.i32("the extra-block marker"), "the extra-block marker", at)
+    inv: list[tuple[int, Oid, int]] = []
     while True:
         at = r.pos
-        pool_id = r.u32("a pool id")
+        pool_id = r.u32("an invalidated record")
         if pool_id == U32_ALL_ONES:
-            break
-        if pool_id >= max_pools or any(p.pool_id == pool_id for p in pools):
-            raise StreamError(f"corrupt stream: pool id {pool_id} at byte {at} is out of range "
-                              f"0-{max_pools - 1} or repeated")
-        at = r.pos
-        flags = r.u32(f"pool {pool_id}'s flags")
-        if flags & ~_KNOWN_POOL_BITS or flags_spec(flags) != version:
-            raise StreamError(f"corrupt stream: pool {pool_id}'s flags at byte {at} are {flags:#010x}, "
-                              f"not a version-{version} pool's flags")
-        n_pages = r.u32(f"pool {pool_id}'s page count")
-        uuid = (int(struct.unpack("<Q", r.take(8, "a uuid"))[0]),
-                int(struct.unpack("<Q", r.take(8, "a uuid"))[0]))
-        if n_pages and not flags & PoolFlag.PERSIST:
-            raise StreamError(f"corrupt stream: ephemeral pool {pool_id} claims {n_pages} pages")
-        pages: list[SavedPage] = []
-        while len(pages) < n_pages:
-            oid = r.oid(row.oid_words, f"pool {pool_id}'s page record {len(pages)}")
-            if oid == (U64_ALL_ONES,) * row.oid_words:
-                break
-            index = r.u32(f"pool {pool_id}'s page record {len(pages)}")
-            pages.append(SavedPage(oid, index, r.take(PAGE_SIZE, f"pool {pool_id}'s page data")))
-        if len({(p.oid, p.index) for p in pages}) != len(pages):
-            raise StreamError(f"corrupt stream: pool {pool_id} lists a handle twice")
-        pools.append(SavedPool(pool_id, flags, n_pages, uuid, tuple(pages)))
-    invalidated = None
-    if r.pos < len(r.data):
-        at = r.pos
-        r.expect(SAVE_ID_TMEM_EXTRA, r.i32("the extra-block marker"), "the extra-block marker", at)
-        inv: list[tuple[int, Oid, int]] = []
-        while True:
-            at = r.pos
-            pool_id = r.u32("an invalidated record")
-            if pool_id == U32_ALL_ONES:
-                break
-            if not any(p.pool_id == pool_id for p in pools):
-                raise StreamError(f"corrupt stream: invalidated record at byte {at} names pool {pool_id}, "
-                                  f"which the stream does not hold")
-            oid = r.oid(row.oid_words, "an invalidated record")
-            inv.append((pool_id, oid, r.u32("an invalidated record")))
-        invalidated = tuple(inv)
-    if r.pos != len(r.data):
-        raise StreamError(f"corrupt stream: {len(r.data) - r.pos} stray bytes after byte {r.pos}")
-    return SavedClient(version, max_pools, client_flags, weight, cap, tuple(pools), invalidated)
+            return tuple(inv)
+        if not any(p.pool_id == pool_id for p in pools):
+            raise StreamError(f"corrupt stream: invalidated record at byte {at} names pool {pool_id}, "
+                              f"which the stream does not hold")
+        oid = r.oid(row.oid_words, "an invalidated record")
+        inv.append((pool_id, oid, r.u32("an invalidated record")))
 
 
 def _signed(v: int) -> int:
