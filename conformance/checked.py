@@ -127,7 +127,8 @@ class StepLog:
         """A machine step begins: its rule and arguments head the hypercalls it makes."""
         self.rules += 1
         n = self.rules
-        self.entries.append(lambda: f"{STEP_PREFIX}{n}: {name}({', '.join(f'{k}={short(v)}' for k, v in kwargs.items())})")
+        self.entries.append(lambda: f"{STEP_PREFIX}{n}: {name}("
+                                    f"{', '.join(f'{k}={short(v)}' for k, v in kwargs.items())})")
 
     @property
     def lines(self) -> list[str]:
