@@ -12,10 +12,12 @@
  * abi.c decodes ops per version and word size; dispatch.c exports
  * tmem_backend.h and routes ops; store.c keeps pools, objects, pages and
  * capacity; pools.c creates and destroys pools and clients; pageops.c does
- * puts, gets and flushes; control.c the control sub-ops. The behaviour is
- * tmem-abi.md with its section 9 fixes (models/rules.py). Build with the
- * folder above on the include path (tmem_abi.h, tmem_backend.h) for an
- * LP64 little-endian target.
+ * puts, gets and flushes, and bounds-checks the caller's memory; control.c
+ * the control sub-ops. The behaviour is tmem-abi.md with its section 9
+ * fixes (models/rules.py). Build with the folder above (tmem_abi.h) and
+ * the engine's conformance/native (tmem_backend.h, printed by
+ * `tmem-conformance header`) on the include path, for an LP64
+ * little-endian target.
  */
 #ifndef CTMEM_CTMEM_H
 #define CTMEM_CTMEM_H
