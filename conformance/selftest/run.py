@@ -27,6 +27,7 @@ from ..models.rules import RULES
 from ..paths import writable
 from ..profiles import PROFILES
 from . import backends
+from .power import save_power, summary
 
 FORMATS = ("text", "json", "markdown")
 CERTIFY = "import sys; from tmem_conformance.cli import main; sys.exit(main())"
@@ -131,13 +132,6 @@ def passed(doc: dict[str, Any]) -> bool:
             and all(doc["rules"].values()))
 
 
-def summary(doc: dict[str, Any]) -> dict[str, tuple[int, int]]:
-    faults, variants, rules = doc["faults"], doc["variants"], doc["rules"]
-    return {"faults killed": (sum(f["verdict"] == "killed" and f["named_expected"] for f in faults), len(faults)),
-            "variants passed": (sum(v["verdict"] == "pass" for v in variants), len(variants)),
-            "rules covered": (sum(bool(v) for v in rules.values()), len(rules))}
-
-
 def render_markdown(doc: dict[str, Any]) -> str:
     out = ["# tmem-conformance selftest", "", f"Profile `{doc['profile']}`, {doc['seconds']} s.", ""]
     out += [f"- **{k}**: {a} / {b}" for k, (a, b) in summary(doc).items()]
@@ -222,7 +216,6 @@ def main(args: argparse.Namespace) -> int:
     if args.save_power:
         if args.only or args.kind:
             raise UsageError("--save-power records the whole catalogue's figures: drop --only and --kind")
-        from .power import save_power
         save_power(doc)
     text = {"json": lambda d: json.dumps(d, indent=2) + "\n", "markdown": render_markdown,
             "text": render_text}[args.format](doc)
