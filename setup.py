@@ -1,4 +1,4 @@
-"""Builds ctmem, the C tmem host, with cffi in API mode; pyproject.toml holds the metadata.
+"""Builds the native loader and ctmem, the C tmem host, with cffi in API mode; pyproject.toml holds the metadata.
 
 A missing C compiler stops the install with a message that says which one
 was looked for and how to get one, not with a compiler traceback.
@@ -15,7 +15,8 @@ from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
 NO_COMPILER = (
-    "tmem-conformance compiles its C tmem host (ctmem, candidates/ctmem) with cffi and needs a C "
+    "tmem-conformance compiles its native backend loader (conformance/native) and its C tmem host "
+    "(ctmem, candidates/ctmem) with cffi and needs a C "
     "compiler, but {what}. Install one (Debian/Ubuntu: apt-get install gcc; Fedora: dnf install gcc; "
     "macOS: xcode-select --install) or point CC at it, then install again."
 )
@@ -63,5 +64,7 @@ def _cytmem_extensions() -> list:
         raise SystemExit(f"error: {e}") from e
 
 
-setup(cffi_modules=["candidates/ctmem/build_ctmem.py:ffibuilder"], ext_modules=_cytmem_extensions(),
+# One cffi build module per C library, as in pyca/cryptography: the engine's loader, and ctmem.
+setup(cffi_modules=["conformance/native/build_loader.py:ffibuilder", "candidates/ctmem/build_ctmem.py:ffibuilder"],
+      ext_modules=_cytmem_extensions(),
       cmdclass={"build_ext": BuildExt})

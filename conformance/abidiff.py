@@ -20,7 +20,7 @@ from dataclasses import fields
 from typing import Any
 
 from .models.abi import Cmd, Subop, member_for
-from .models.cabi import WORD_SIZES
+from .models.ctypes_table import WORD_SIZES
 from .models.evolution import HEAD_ONLY, differs, field_changes, pairing
 from .models.host import PRIVILEGED
 from .models.layouts import layout

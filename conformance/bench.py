@@ -5,7 +5,7 @@ per op of PUT_PAGE, GET_PAGE and FLUSH_PAGE of whole pages, and of a
 PUT+GET pair, driven as the engine drives a backend: ops packed beforehand
 with models.codec.pack, a bytearray as the guest's memory, and
 backend.hypercall. Each cost is also given as a ratio to one memcpy of
-4096 bytes (ffi.memmove between two buffers of the compiled ctmem module,
+4096 bytes (ffi.memmove between two buffers of the engine's compiled native loader,
 from the same kind of Python loop), measured in the same run. Every figure
 is the best of `rounds`. Target: a PUT+GET pair through ctmem costs at most
 10 memcpys.
@@ -40,7 +40,7 @@ def _timed(fn: Callable[[], list[Any]]) -> tuple[int, list[Any]]:
 
 def _memcpy_ns(pages: int) -> float:
     """ns per ffi.memmove of one page, from the same kind of loop as the hypercalls."""
-    from .candidates.ctmem._ctmem import ffi
+    from .native._loader import ffi
 
     src, dst = ffi.new("unsigned char[]", PAGE_SIZE), ffi.new("unsigned char[]", PAGE_SIZE)
     memmove, size, todo = ffi.memmove, PAGE_SIZE, range(pages)

@@ -15,7 +15,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from .abi import member_for
-from .cabi import Field
+from .ctypes_table import Field
 from .errors import LayoutError
 from .layouts import OpLayout, layout
 from .versions import AbiVersion

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
-from .cabi import WORD_SIZES, Decl, Field, Struct, _round_up, lay_out_struct, nest
+from .ctypes_table import WORD_SIZES, Decl, Field, Struct, _round_up, lay_out_struct, nest
 from .versions import VERSIONS, AbiVersion, version
 
 MEMBERS = ("creat", "ctrl", "gen")

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from .cabi import WORD_SIZES
+from .ctypes_table import WORD_SIZES
 from .versions import VERSIONS, AbiVersion
 
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tmem_conformance.models import abi, codec
-from tmem_conformance.models.cabi import WORD_SIZES
+from tmem_conformance.models.ctypes_table import WORD_SIZES
 from tmem_conformance.models.errors import LayoutError
 from tmem_conformance.models.layouts import layout
 from tmem_conformance.models.versions import VERSIONS, constants

@@ -1,12 +1,15 @@
-"""ctmem, the C host: its compiled module, its binding, its build, and its own data structures.
+"""ctmem, the C host: its compiled module, its build, and its own data structures.
 
 This file imports the compiled module directly, so a run without it fails
 here instead of passing on another candidate (house rule 4). Worked
-examples shared with every candidate are in test_ctmem_examples.py.
+examples and the backend error contract, shared with every candidate, are
+in test_candidate_examples.py and test_backend_contract.py; the engine's
+loader that opens ctmem is tested in test_native.py.
 """
 
 from __future__ import annotations
 
+import importlib.machinery
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,10 +18,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tmem_conformance.backend import CapacityError
 from tmem_conformance.candidates import ctmem
-from tmem_conformance.candidates.ctmem import _ctmem, binding
+from tmem_conformance.candidates.ctmem import _ctmem
 from tmem_conformance.models import codec
 from tmem_conformance.models.codec import Creat, Ctrl, Gen
+from tmem_conformance.native.library import TMEM_BACKEND_ABI_VERSION, NativeHost
 
 from .abi_literals import (
     CONTROL,
@@ -38,55 +43,33 @@ from .abi_literals import (
 from .abi_literals import op as _op
 
 CTMEM = Path(__file__).resolve().parents[1] / "candidates" / "ctmem"
+NATIVE = Path(__file__).resolve().parents[1] / "conformance" / "native"
 
 
 def _pattern(seed: int) -> bytes:
     return bytes((seed * 7 + i) % 253 for i in range(PAGE))
 
 
-# ---------------------------------------------------------------- the compiled module and its binding
+# ---------------------------------------------------------------- the compiled module
 
 def test_the_compiled_module_is_the_one_in_use() -> None:
-    assert _ctmem.lib.tmem_backend_abi_version() == binding.TMEM_BACKEND_ABI_VERSION == 1
-    assert _ctmem.lib.TMEM_BACKEND_ABI_VERSION == 1
+    assert _ctmem.__file__.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
+    assert _ctmem.lib.tmem_backend_abi_version() == TMEM_BACKEND_ABI_VERSION == 1
     host = ctmem.make(1, 4)
-    assert isinstance(host, ctmem.CtmemHost)
+    assert isinstance(host, ctmem.CtmemHost) and isinstance(host, NativeHost)
+    assert host.name == "ctmem (spec 1)"
     host.close()
 
 
-def test_a_stale_compiled_module_is_refused_naming_both_versions(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(binding, "TMEM_BACKEND_ABI_VERSION", 2)
-    with pytest.raises(ImportError, match=r"built for tmem_backend.h version 1 .* expects version 2"):
-        binding.verify_abi_version()
+def test_the_compiled_module_exports_the_header_for_the_engines_loader() -> None:
+    # make() opens _ctmem by path through tmem_conformance.native, as any third-party library.
+    assert ctmem._CTMEM.name == "ctmem"
+    assert ctmem._CTMEM.abi_version() == 1
 
 
-def test_close_is_idempotent_and_final() -> None:
-    host = ctmem.make("v0", 4)
-    host.close()
-    host.close()
-    with pytest.raises(ctmem.NativeBackendError, match="after close"):
-        host.hypercall(1, 64, _op(NEW_POOL, 0, Creat((0, 0), 0, 0), "v0"), bytearray(PAGE))
-    with pytest.raises(ctmem.NativeBackendError, match="after close"):
-        host.destroy_domain(1)
-
-
-@pytest.mark.parametrize("args,match", [
-    ((1, 16, b"\0" * 56, bytearray(PAGE)), "word size must be 64 or 32, not 16"),
-    ((-1, 64, b"\0" * 56, bytearray(PAGE)), "domid must be an integer"),
-    ((1, 64, b"\0" * 56, bytes(PAGE)), "memory must be a writable bytearray"),
-    ((1, 64, "op", bytearray(PAGE)), "op must be bytes"),
-])
-def test_bad_arguments_are_value_errors(args: tuple, match: str) -> None:
-    host = ctmem.make(1, 4)
-    with pytest.raises(ValueError, match=match):
-        host.hypercall(*args)
-    host.close()
-
-
-@pytest.mark.parametrize("capacity", [-1, 1 << 64, 2.0])
-def test_bad_capacity_is_a_value_error(capacity: object) -> None:
-    with pytest.raises(ValueError, match="capacity_pages"):
-        ctmem.make(1, capacity)  # type: ignore[arg-type]
+def test_a_capacity_past_unsigned_long_is_a_capacity_error() -> None:
+    with pytest.raises(CapacityError, match=r"in \[0, 18446744073709551615\], not 18446744073709551616$"):
+        ctmem.make(1, 1 << 64)
 
 
 def test_the_host_writes_the_callers_memory_in_place() -> None:
@@ -109,11 +92,11 @@ def test_the_c_sources_compile_without_warnings(std: str, tmp_path: Path) -> Non
     gcc = shutil.which("gcc")
     if gcc is None:
         pytest.fail("gcc is needed to check ctmem's C sources (apt-get install -y gcc)")
-    sources = sorted((CTMEM / "host").glob("*.c")) + [CTMEM / "loader.c"]
+    sources = sorted((CTMEM / "host").glob("*.c"))
     assert len(sources) >= 6
     for src in sources:
         cmd = [gcc, std, "-Wall", "-Wextra", "-Wpedantic", "-Wshadow", "-Wstrict-prototypes",
-               "-Wmissing-prototypes", "-Werror", "-O2", f"-I{CTMEM}", "-c", str(src), "-o",
+               "-Wmissing-prototypes", "-Werror", "-O2", f"-I{NATIVE}", f"-I{CTMEM}", "-c", str(src), "-o",
                str(tmp_path / (src.stem + ".o"))]
         done = subprocess.run(cmd, capture_output=True, text=True)
         assert done.returncode == 0, f"$ {' '.join(cmd)}\n{done.stderr}"

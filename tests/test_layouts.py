@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tmem_conformance.cli import main
-from tmem_conformance.models.cabi import WORD_SIZES
+from tmem_conformance.models.ctypes_table import WORD_SIZES
 from tmem_conformance.models.layouts import MEMBERS, OFFSET_NAMES, layout, layouts_table
 from tmem_conformance.models.versions import VERSIONS
 

@@ -1,4 +1,4 @@
-"""Native backends: loading shared libraries (conformance/native.py) and driving them through the loader.
+"""Native backends: loading shared libraries (conformance/native/) and driving them through the loader.
 
 Expected values are literals from tmem-abi.md, never computed by ctmem.
 The standalone library is ctmem's C sources built again outside the
@@ -7,18 +7,22 @@ package, as an implementer would; it must behave as the built-in ctmem.
 
 from __future__ import annotations
 
+import importlib.machinery
+import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.native.libraries import CTMEM, libraries
+from tests.native.libraries import INCLUDES, NATIVE, libraries
+from tmem_conformance.backend import BackendArgumentError
 from tmem_conformance.candidates import ctmem
 from tmem_conformance.isolation import run_isolated
 from tmem_conformance.models import codec
 from tmem_conformance.models.codec import Creat, Ctrl, Gen, TmemOp
 from tmem_conformance.models.errors import UsageError
-from tmem_conformance.native import header_text, load_library, looks_like_library
+from tmem_conformance.native import _loader, header_text, library, load_library, looks_like_library
 
 from .abi_literals import PAGE
 from .abi_literals import op as _op
@@ -76,11 +80,48 @@ def test_wrong_abi_version_names_both(native_libs: dict[str, Path]) -> None:
 
 def test_header_text_is_the_shipped_header() -> None:
     text = header_text()
-    assert text == (CTMEM / "tmem_backend.h").read_text(encoding="utf-8")
+    assert text == (NATIVE / "tmem_backend.h").read_text(encoding="utf-8")
     assert "#define TMEM_BACKEND_ABI_VERSION 1" in text
     for name in ("tmem_backend_abi_version", "tmem_backend_create", "tmem_backend_hypercall",
                  "tmem_backend_destroy_domain", "tmem_backend_free"):
         assert f"{name}(" in text
+
+
+def test_the_compiled_loader_is_the_engines_and_holds_no_implementation() -> None:
+    assert _loader.__file__.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
+    assert _loader.lib.TMEM_BACKEND_ABI_VERSION == library.TMEM_BACKEND_ABI_VERSION == 1
+    assert not hasattr(_loader.lib, "tmem_backend_create")  # ctmem is opened by path, not linked in
+
+
+def test_a_stale_compiled_loader_is_refused_naming_both_versions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(library, "TMEM_BACKEND_ABI_VERSION", 2)
+    with pytest.raises(ImportError, match=r"built for tmem_backend.h version 1, .* expects version 2"):
+        library.verify_abi_version()
+
+
+def test_the_loader_compiles_without_warnings(tmp_path: Path) -> None:
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        pytest.fail("gcc is needed to check the loader's C source (apt-get install -y gcc)")
+    cmd = [gcc, "-std=c11", "-Wall", "-Wextra", "-Wpedantic", "-Wshadow", "-Wstrict-prototypes",
+           "-Wmissing-prototypes", "-Werror", "-O2", *INCLUDES, "-c", str(NATIVE / "loader.c"), "-o",
+           str(tmp_path / "loader.o")]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    assert done.returncode == 0, f"$ {' '.join(cmd)}\n{done.stderr}"
+
+
+@pytest.mark.parametrize("args,match", [
+    ((-1, 64, b"\0" * 56, bytearray(PAGE)), "domid must be an integer"),
+    ((1, 64, b"\0" * 56, bytes(PAGE)), "memory must be a writable bytearray"),
+    ((1, 64, "op", bytearray(PAGE)), "op must be bytes"),
+])
+def test_bad_hypercall_arguments_are_backend_argument_errors(args: tuple, match: str) -> None:
+    host = ctmem.make(1, 4)
+    with pytest.raises(BackendArgumentError, match=match):
+        host.hypercall(*args)
+    with pytest.raises(BackendArgumentError, match="domid must be an integer"):
+        host.destroy_domain(-1)
+    host.close()
 
 
 # ---------------------------------------------------------------- faulty libraries, isolated
@@ -177,5 +218,5 @@ def test_frozen_client(make: Callable[[int, int], object]) -> None:
 
 def test_create_with_an_unknown_version_is_a_clear_error(native_libs: dict[str, Path]) -> None:
     make = load_library(str(native_libs["ctmem_standalone"]))
-    with pytest.raises(ctmem.NativeBackendError, match="returned NULL"):
+    with pytest.raises(library.NativeBackendError, match="returned NULL"):
         make(7, 8)

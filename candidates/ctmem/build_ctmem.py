@@ -1,11 +1,11 @@
-"""The cffi (API mode) build of ctmem and of the native loader: `ffibuilder`.
+"""The cffi (API mode) build of ctmem: `ffibuilder`.
 
 setup.py names it in `cffi_modules`, so `pip install` compiles
-`tmem_conformance.candidates.ctmem._ctmem` from ctmem's C sources (host/)
-and loader.c. The declarations are tmem_backend.h's and loader.h's, as in
-pyca/cryptography's binding modules: INCLUDES, TYPES, FUNCTIONS. Third-party
-libraries are reached through the loader's function table, never through
-ABI-mode dlopen.
+`tmem_conformance.candidates.ctmem._ctmem` from ctmem's C sources (host/),
+an implementation of the engine's tmem_backend.h (conformance/native/). The
+module is a shared object exporting the header's five functions: ctmem's
+make() opens it through the engine's loader like any third-party library.
+As in pyca/cryptography, the declarations are INCLUDES, TYPES, FUNCTIONS.
 
 TMEM_CTMEM_SANITIZE=1 at build time adds AddressSanitizer and
 UndefinedBehaviorSanitizer (load the result with the sanitizer runtimes in
@@ -25,42 +25,16 @@ SANITIZE_FLAGS = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer"]
 
 INCLUDES = """
 #include "tmem_backend.h"
-#include "loader.h"
 """
 
+# Only what Python reads directly; the engine's loader (tmem_conformance.native)
+# opens this module's file by path and resolves tmem_backend.h's five functions itself.
 TYPES = """
-#define TMEM_BACKEND_ABI_VERSION ...
 #define TMEM_CTMEM_SANITIZED ...
-typedef struct tmem_backend_host tmem_backend_host;
-typedef struct tmem_native_lib tmem_native_lib;
-
-#define TMEM_NATIVE_OK ...
-#define TMEM_NATIVE_CANNOT_LOAD ...
-#define TMEM_NATIVE_MISSING_SYMBOL ...
-#define TMEM_NATIVE_NO_MEMORY ...
 """
 
 FUNCTIONS = """
-/* tmem_backend.h: ctmem's own, compiled into this module */
 unsigned int tmem_backend_abi_version(void);
-tmem_backend_host *tmem_backend_create(int abi_version, unsigned long capacity_pages);
-long tmem_backend_hypercall(tmem_backend_host *h, unsigned int domid, unsigned int word_size,
-                            const unsigned char *op, size_t op_len, unsigned char *memory, size_t memory_len);
-void tmem_backend_destroy_domain(tmem_backend_host *h, unsigned int domid);
-void tmem_backend_free(tmem_backend_host *h);
-
-/* loader.h: any implementation, ctmem included, through one table of function pointers */
-int tmem_native_open(const char *path, tmem_native_lib **out, char *err, size_t errlen);
-tmem_native_lib *tmem_native_builtin(void);
-void tmem_native_close(tmem_native_lib *lib);
-unsigned int tmem_native_abi_version(const tmem_native_lib *lib);
-tmem_backend_host *tmem_native_create(const tmem_native_lib *lib, int abi_version,
-                                      unsigned long capacity_pages);
-long tmem_native_hypercall(const tmem_native_lib *lib, tmem_backend_host *h, unsigned int domid,
-                           unsigned int word_size, const unsigned char *op, size_t op_len,
-                           unsigned char *memory, size_t memory_len);
-void tmem_native_destroy_domain(const tmem_native_lib *lib, tmem_backend_host *h, unsigned int domid);
-void tmem_native_free(const tmem_native_lib *lib, tmem_backend_host *h);
 """
 
 
@@ -69,6 +43,15 @@ def _here() -> str:
     here = os.path.dirname(os.path.abspath(__file__))
     rel = os.path.relpath(here)
     return here if rel.startswith("..") else rel
+
+
+def header_dir(here: str) -> str:
+    """The folder of tmem_backend.h: conformance/native in a checkout, tmem_conformance/native installed."""
+    for parts in (("..", "..", "conformance", "native"), ("..", "..", "native")):
+        folder = os.path.normpath(os.path.join(here, *parts))
+        if os.path.isfile(os.path.join(folder, "tmem_backend.h")):
+            return folder
+    raise RuntimeError(f"tmem_backend.h not found beside {here}: build ctmem from a checkout or an install")
 
 
 def host_sources(here: str | None = None) -> list[str]:
@@ -82,6 +65,7 @@ def sanitize_requested() -> bool:
 
 def build_ffi() -> FFI:
     here = _here()
+    header = header_dir(here)
     ffi = FFI()
     ffi.cdef(TYPES + FUNCTIONS)
     flags = ["-std=c11"]
@@ -95,12 +79,12 @@ def build_ffi() -> FFI:
     ffi.set_source(
         MODULE,
         flavour + INCLUDES,
-        sources=host_sources(here) + [os.path.join(here, "loader.c")],
-        include_dirs=[here],
-        depends=sorted(glob.glob(os.path.join(here, "*.h")) + glob.glob(os.path.join(here, "host", "*.h"))),
+        sources=host_sources(here),
+        include_dirs=[here, header],
+        depends=sorted(glob.glob(os.path.join(here, "*.h")) + glob.glob(os.path.join(here, "host", "*.h"))
+                       + [os.path.join(header, "tmem_backend.h")]),
         extra_compile_args=flags,
         extra_link_args=link,
-        libraries=["dl"],
     )
     return ffi
 

@@ -12,7 +12,7 @@ import (house rule 4).
 
 from __future__ import annotations
 
-from tmem_conformance.models.versions import version
+from tmem_conformance.backend import check_capacity, host_version
 
 try:
     from . import _core
@@ -28,12 +28,7 @@ CytmemHost = _core.CytmemHost
 
 def make(abi_version: int | str, capacity_pages: int) -> CytmemHost:
     """A new, empty host of tmem spec `abi_version` (0/1 or "v0"/"v1") holding at most `capacity_pages`."""
-    row = version(abi_version)
-    if isinstance(capacity_pages, bool) or not isinstance(capacity_pages, int) or capacity_pages < 0:
-        raise ValueError(f"capacity_pages must be an integer 0 or more, not {capacity_pages!r}")
-    if capacity_pages > _core.MAX_CAPACITY:
-        raise ValueError(f"capacity_pages must be at most {_core.MAX_CAPACITY}, not {capacity_pages!r}")
-    return CytmemHost(row, capacity_pages)
+    return CytmemHost(host_version(abi_version), check_capacity(capacity_pages, _core.MAX_CAPACITY))
 
 
 __all__ = ["make", "CytmemHost"]

@@ -7,6 +7,10 @@
 # 4. Every command but NEW_POOL and DESTROY_POOL needs pool_id in 0-15 naming a
 #    used slot, else -ENODEV (TMEM-HC-002); XCHG and unknown commands return 0
 #    on a good pool (TMEM-HC-003).
+#
+# Misuse of the interface raises the backend contract's errors (tmem_conformance.backend).
+
+from tmem_conformance.backend import BackendClosedError, WordSizeError
 
 
 cdef inline bytes gen_oid(const OpLayout *lay, const unsigned char *p):
@@ -47,7 +51,7 @@ cdef class CytmemHost:
             return self.lay64
         if word_size == 32:
             return self.lay32
-        raise ValueError(f"guest word size must be one of [32, 64], not {word_size!r}")
+        raise WordSizeError(word_size)
 
     def hypercall(self, object domid, int word_size, const unsigned char[::1] op not None,
                   unsigned char[::1] memory not None) -> int:
@@ -59,13 +63,13 @@ cdef class CytmemHost:
         """
         cdef const OpLayout *lay
         if self.closed:
-            raise RuntimeError("hypercall on a closed CytmemHost")
+            raise BackendClosedError("hypercall", f"a CytmemHost {self.version}")
         if word_size == 64:
             lay = &self.lay64
         elif word_size == 32:
             lay = &self.lay32
         else:
-            raise ValueError(f"guest word size must be one of [32, 64], not {word_size!r}")
+            raise WordSizeError(word_size)
         cdef Py_ssize_t n = op.shape[0]
         if n < lay.cmd_end:
             return -EFAULT
@@ -133,7 +137,7 @@ cdef class CytmemHost:
     def destroy_domain(self, object domid) -> None:
         """The domain died: free its client, pools and pages (TMEM-DESTROY-003)."""
         if self.closed:
-            raise RuntimeError("destroy_domain on a closed CytmemHost")
+            raise BackendClosedError("destroy_domain", f"a CytmemHost {self.version}")
         destroy_client(self.st, domid)
 
     def close(self) -> None:

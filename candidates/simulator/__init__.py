@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import cache
 
-from tmem_conformance.models.versions import AbiVersion, version
+from tmem_conformance.backend import check_capacity, host_version
+from tmem_conformance.models.versions import AbiVersion
 
 from .choices import CHOICES, resolve
 from .host import SimulatorHost
@@ -32,10 +33,8 @@ def make(abi_version: int | str, capacity_pages: int, *, choices: Iterable[str] 
     name is a ValueError that lists the known ones.
     """
     resolved = resolve(choices)
-    row = version(abi_version)
-    if not isinstance(capacity_pages, int) or capacity_pages < 0:
-        raise ValueError(f"capacity_pages must be an integer 0 or more, not {capacity_pages!r}")
-    return SimulatorHost(row.spec, row.reject_flag_bits, _codecs(row), capacity_pages, resolved)
+    row = host_version(abi_version)
+    return SimulatorHost(row.spec, row.reject_flag_bits, _codecs(row), check_capacity(capacity_pages), resolved)
 
 
 @cache

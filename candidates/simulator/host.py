@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+from tmem_conformance.backend import BackendClosedError, WordSizeError
+
 from .choices import Choices
 from .client import Client, HostState
 from .control import control
@@ -42,10 +44,10 @@ class SimulatorHost:
     def hypercall(self, domid: int, word_size: int, op: bytes, memory: bytearray) -> int:
         """Carry out one tmem hypercall from `domid`; the hypercall's return value."""
         if self._closed:
-            raise RuntimeError("hypercall on a closed SimulatorHost")
+            raise BackendClosedError("hypercall", "a SimulatorHost")
         codec = self._codecs.get(word_size)
         if codec is None:
-            raise ValueError(f"guest word size must be one of {sorted(self._codecs)}, not {word_size!r}")
+            raise WordSizeError(word_size)
         decoded = codec.decode(op)
         if decoded is None or (self._choices.short_op_efault and len(op) < codec.size):
             return -EFAULT
@@ -96,6 +98,8 @@ class SimulatorHost:
 
     def destroy_domain(self, domid: int) -> None:
         """The domain died: free its client, pools and pages (TMEM-DESTROY-003)."""
+        if self._closed:
+            raise BackendClosedError("destroy_domain", "a SimulatorHost")
         destroy_client(self.state, domid)
 
     def close(self) -> None:

@@ -14,7 +14,7 @@ import struct
 from typing import NamedTuple
 
 from tmem_conformance.models.abi import member_for
-from tmem_conformance.models.cabi import Field
+from tmem_conformance.models.ctypes_table import Field
 from tmem_conformance.models.layouts import MEMBERS, layout
 from tmem_conformance.models.versions import AbiVersion
 

@@ -24,7 +24,7 @@ from ..models.abi import (
     Subop,
     pool_flags,
 )
-from ..models.cabi import WORD_SIZES
+from ..models.ctypes_table import WORD_SIZES
 from ..models.matrix import Cell
 from ..models.versions import VERSIONS
 from .base import CellMachine, logged

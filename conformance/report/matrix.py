@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from ..models.cabi import WORD_SIZES
+from ..models.ctypes_table import WORD_SIZES
 from ..models.matrix import GUESTS, OUTCOMES, Cell, GuestKind, cells, migration_id, pairing_id
 from ..models.versions import VERSIONS, AbiVersion
 

@@ -3,7 +3,8 @@
 `crash_backend`, `hang_backend`, `missing_symbol` and `wrong_version` are
 faulty_backend.c compiled with one fault each; `ctmem_standalone` is ctmem's own C sources
 (candidates/ctmem/host) compiled a second time into libctmem_standalone.so
-outside the package, as a third party would build a tmem_backend.h host.
+outside the package, as a third party would build a tmem_backend.h host
+(the header is the engine's, in conformance/native).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ import pytest
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 CTMEM = REPO / "candidates" / "ctmem"
+NATIVE = REPO / "conformance" / "native"
+#: tmem_backend.h (the engine's), and ctmem's own tmem_abi.h
+INCLUDES = [f"-I{NATIVE}", f"-I{CTMEM}"]
 CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-shared", "-fPIC"]
 #: library name -> the fault faulty_backend.c is compiled with
 FAULTY = {"crash_backend": "FAULT_CRASH", "hang_backend": "FAULT_HANG", "missing_symbol": "FAULT_MISSING_SYMBOL",
@@ -32,7 +36,7 @@ def compile_library(sources: list[Path], out: Path, defines: tuple[str, ...] = (
     gcc = shutil.which("gcc")
     if gcc is None:
         pytest.fail("gcc is needed to build the native test libraries (apt-get install -y gcc)")
-    cmd = [gcc, *CFLAGS, *(f"-D{d}" for d in defines), f"-I{CTMEM}", *map(str, sources), "-o", str(out)]
+    cmd = [gcc, *CFLAGS, *(f"-D{d}" for d in defines), *INCLUDES, *map(str, sources), "-o", str(out)]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         pytest.fail(f"cannot build {out.name}:\n$ {' '.join(cmd)}\n{done.stderr}")
@@ -60,7 +64,7 @@ def crash_at(host: list[Path], out: Path) -> Path:
         obj = out / f"crash_at_{src.stem}.o"
         rename = ["-Dtmem_backend_hypercall=ctmem_real_hypercall"] if src.parent != HERE else []
         cmd = [gcc, *[f for f in CFLAGS if f != "-shared"], "-c", *rename, f"-DCRASH_AT={CRASH_AT}",
-               f"-I{CTMEM}", str(src), "-o", str(obj)]
+               *INCLUDES, str(src), "-o", str(obj)]
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0:
             pytest.fail(f"cannot build {obj.name}:\n$ {' '.join(cmd)}\n{done.stderr}")

@@ -12,10 +12,12 @@
  * abi.c decodes ops per version and word size; dispatch.c exports
  * tmem_backend.h and routes ops; store.c keeps pools, objects, pages and
  * capacity; pools.c creates and destroys pools and clients; pageops.c does
- * puts, gets and flushes; control.c the control sub-ops. The behaviour is
- * tmem-abi.md with its section 9 fixes (models/rules.py). Build with the
- * folder above on the include path (tmem_abi.h, tmem_backend.h) for an
- * LP64 little-endian target.
+ * puts, gets and flushes, and bounds-checks the caller's memory; control.c
+ * the control sub-ops. The behaviour is tmem-abi.md with its section 9
+ * fixes (models/rules.py). Build with the folder above (tmem_abi.h) and
+ * the engine's conformance/native (tmem_backend.h, printed by
+ * `tmem-conformance header`) on the include path, for an LP64
+ * little-endian target.
  */
 #ifndef CTMEM_CTMEM_H
 #define CTMEM_CTMEM_H
@@ -160,9 +162,6 @@ struct tmem_backend_host {
 /* abi.c: the version table */
 const ct_version *ct_version_for(int spec);
 
-/* dispatch.c */
-int ct_memory_has(const ct_memory *m, uint64_t offset, uint64_t length);
-
 /* store.c: pools, objects, pages and capacity */
 ct_pool *ct_pool_new(int persistent, int shared, const uint64_t uuid[2]);
 void ct_pool_free(ct_host *h, ct_pool *pool);
@@ -190,7 +189,8 @@ long ct_destroy_pool(ct_host *h, ct_client *c, int32_t pool_id);
 long ct_auth(ct_host *h, const ct_op *op);
 void ct_cursor_free(ct_cursor *cur);
 
-/* pageops.c: puts, gets, flushes */
+/* pageops.c: puts, gets, flushes, and the bounds of the caller's memory */
+int ct_memory_has(const ct_memory *m, uint64_t offset, uint64_t length);
 long ct_put(ct_host *h, ct_client *c, uint32_t slot, ct_pool *pool, const uint64_t oid[CT_OID_WORDS],
             uint32_t index, const ct_source *s);
 long ct_get(ct_host *h, ct_pool *pool, const ct_op *op, const ct_memory *m);

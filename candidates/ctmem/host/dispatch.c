@@ -15,12 +15,6 @@
 
 #include "ctmem.h"
 
-/* A region of the caller's memory lies inside it (TMEM-HC-005). */
-int ct_memory_has(const ct_memory *m, uint64_t offset, uint64_t length)
-{
-    return offset <= m->len && length <= m->len - offset;
-}
-
 /*
  * What PUT_PAGE, NEW_PAGE or WRITE stores; CT_SRC_FAULT if its cmfn is not a page of memory.
  * NEW_PAGE, and WRITE with offsets and len all 0, store a zero page without reading cmfn.

@@ -8,6 +8,12 @@
 
 #include "ctmem.h"
 
+/* A region of the caller's memory lies inside it (TMEM-HC-005). */
+int ct_memory_has(const ct_memory *m, uint64_t offset, uint64_t length)
+{
+    return offset <= m->len && length <= m->len - offset;
+}
+
 /* A persistent page deleted while the client is live-migrating is recorded (TMEM-SAVE-008). */
 static void ct_record(ct_client *c, uint32_t slot, const ct_page *page)
 {

@@ -2,7 +2,8 @@
  * loader.c: see loader.h. Symbols are resolved once, at open; a library
  * missing any of the five is refused with that symbol's name. Libraries
  * are opened RTLD_NOW | RTLD_LOCAL, so their own symbols (ctmem's, a
- * second copy of ctmem's) never interpose on each other.
+ * second copy of ctmem's) never interpose on each other. Opening a module
+ * Python has already loaded (ctmem's) returns that module's handle.
  */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -19,23 +20,13 @@ typedef void (*tmem_destroy_domain_fn)(tmem_backend_host *, unsigned int);
 typedef void (*tmem_free_fn)(tmem_backend_host *);
 
 struct tmem_native_lib {
-    void *dl; /* NULL for the built-in table */
+    void *dl;
     tmem_abi_version_fn abi_version;
     tmem_create_fn create;
     tmem_hypercall_fn hypercall;
     tmem_destroy_domain_fn destroy_domain;
     tmem_free_fn free;
 };
-
-static struct tmem_native_lib builtin = {
-    NULL, tmem_backend_abi_version, tmem_backend_create, tmem_backend_hypercall,
-    tmem_backend_destroy_domain, tmem_backend_free,
-};
-
-tmem_native_lib *tmem_native_builtin(void)
-{
-    return &builtin;
-}
 
 static void tmem_native_message(char *err, size_t errlen, const char *text)
 {
@@ -90,7 +81,7 @@ int tmem_native_open(const char *path, tmem_native_lib **out, char *err, size_t 
 
 void tmem_native_close(tmem_native_lib *lib)
 {
-    if (lib == NULL || lib == &builtin)
+    if (lib == NULL)
         return;
     dlclose(lib->dl);
     free(lib);

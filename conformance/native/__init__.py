@@ -1,10 +1,17 @@
 """Native backends: any shared library that exports tmem_backend.h's five functions.
 
-`load_library(path)` opens it through ctmem's API-mode loader (cffi, no
-ABI-mode dlopen) and returns a factory `make(abi_version, capacity_pages)`
-like any Python backend's. A missing file, a missing symbol or another
-TMEM_BACKEND_ABI_VERSION is a UsageError naming the culprit and the fix.
-`header_text()` is the header an implementer compiles against.
+This package is the engine's certification interface in C: the header
+(tmem_backend.h), the loader that dlopen()s an implementation (loader.c,
+compiled by build_loader.py into `_loader`) and its Python side
+(library.py: NativeLibrary, NativeHost). ctmem is one implementation
+among others.
+
+`load_library(path)` opens a library through the API-mode loader (cffi,
+no ABI-mode dlopen) and returns a factory `make(abi_version,
+capacity_pages)` like any Python backend's. A missing file, a missing
+symbol or another TMEM_BACKEND_ABI_VERSION is a UsageError naming the
+culprit and the fix. `header_text()` is the header an implementer
+compiles against.
 """
 
 from __future__ import annotations
@@ -12,9 +19,9 @@ from __future__ import annotations
 import os
 from importlib import resources
 
-from .backend import Backend, BackendFactory
-from .models.errors import UsageError
-from .models.versions import AbiVersion, version
+from ..backend import Backend, BackendFactory, host_version
+from ..models.errors import UsageError
+from ..models.versions import AbiVersion
 
 HEADER = "tmem_backend.h"
 LIBRARY_SUFFIXES = (".so", ".dylib")
@@ -30,7 +37,7 @@ def looks_like_library(spec: str) -> bool:
 
 def header_text() -> str:
     """tmem_backend.h, the certification ABI of a native backend, as shipped with this package."""
-    return resources.files("tmem_conformance.candidates.ctmem").joinpath(HEADER).read_text(encoding="utf-8")
+    return resources.files(__name__).joinpath(HEADER).read_text(encoding="utf-8")
 
 
 def load_library(spec: str) -> BackendFactory:
@@ -41,10 +48,10 @@ def load_library(spec: str) -> BackendFactory:
                          f"implementation as a shared library (e.g. cc -shared -fPIC -o libhost.so host.c) "
                          f"and pass its path")
     try:
-        from .candidates.ctmem.binding import NativeLibrary, NativeLoadError
+        from .library import NativeLibrary, NativeLoadError
     except ImportError as e:
-        raise UsageError(f"native backend {spec!r} needs the compiled loader of "
-                         f"tmem_conformance.candidates.ctmem, which cannot be imported: {e}") from e
+        raise UsageError(f"native backend {spec!r} needs the compiled loader "
+                         f"tmem_conformance.native._loader, which cannot be imported: {e}") from e
     try:
         library = NativeLibrary.open(path)
     except NativeLoadError as e:
@@ -52,7 +59,7 @@ def load_library(spec: str) -> BackendFactory:
 
     def make(abi_version: int | str | AbiVersion, capacity_pages: int) -> Backend:
         # A spec number goes to the library as it is: it may know versions this suite does not.
-        spec = abi_version if isinstance(abi_version, int) else version(abi_version).spec
+        spec = abi_version if isinstance(abi_version, int) else host_version(abi_version).spec
         return library.create(spec, capacity_pages)
 
     make.__name__ = f"make[{os.path.basename(path)}]"

@@ -2,13 +2,13 @@
  * loader.h: drive any implementation of tmem_backend.h through one path.
  *
  * tmem_native_open() dlopen()s a shared library and dlsym()s its five
- * tmem_backend_* functions into a table of function pointers;
- * tmem_native_builtin() is the same table for ctmem, compiled into this
- * module. The tmem_native_* calls go through the table, so the suite's
- * Python binding (API mode) drives ctmem and third-party libraries alike.
+ * tmem_backend_* functions into a table of function pointers. The
+ * tmem_native_* calls go through the table, so the suite's Python binding
+ * (API mode, tmem_conformance.native._loader) drives every implementation
+ * alike: ctmem's compiled module is opened by path like any other library.
  */
-#ifndef CTMEM_LOADER_H
-#define CTMEM_LOADER_H
+#ifndef TMEM_NATIVE_LOADER_H
+#define TMEM_NATIVE_LOADER_H
 
 #include <stddef.h>
 
@@ -22,7 +22,6 @@ typedef struct tmem_native_lib tmem_native_lib;
 #define TMEM_NATIVE_NO_MEMORY 3
 
 int tmem_native_open(const char *path, tmem_native_lib **out, char *err, size_t errlen);
-tmem_native_lib *tmem_native_builtin(void);
 void tmem_native_close(tmem_native_lib *lib);
 
 unsigned int tmem_native_abi_version(const tmem_native_lib *lib);
@@ -33,4 +32,4 @@ long tmem_native_hypercall(const tmem_native_lib *lib, tmem_backend_host *h, uns
 void tmem_native_destroy_domain(const tmem_native_lib *lib, tmem_backend_host *h, unsigned int domid);
 void tmem_native_free(const tmem_native_lib *lib, tmem_backend_host *h);
 
-#endif /* CTMEM_LOADER_H */
+#endif /* TMEM_NATIVE_LOADER_H */

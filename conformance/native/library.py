@@ -1,24 +1,24 @@
 """The one boundary between Python and any implementation of tmem_backend.h.
 
-Both ctmem (compiled into `_ctmem`) and third-party shared libraries are
-driven through the loader's table of function pointers (loader.h), in cffi
-API mode. Every C result is checked here: a library that cannot be
-opened, lacks a symbol, or was built for another TMEM_BACKEND_ABI_VERSION
-raises NativeLoadError naming it; a host that cannot be created raises
-NativeBackendError. No cdata pointer leaves this module.
+Every shared library, ctmem's compiled module as much as a third party's,
+is opened by path and driven through the loader's table of function
+pointers (loader.h, compiled into `_loader`), in cffi API mode. Every C
+result is checked here: a library that cannot be opened, lacks a symbol,
+or was built for another TMEM_BACKEND_ABI_VERSION raises NativeLoadError
+naming it; misuse of a host raises the backend contract's errors
+(tmem_conformance.backend). No cdata pointer leaves this module.
 """
 
 from __future__ import annotations
 
 import os
 
-from tmem_conformance.models.errors import TmemConformanceError
-
-from ._ctmem import ffi, lib
+from ..backend import BackendArgumentError, BackendClosedError, UnknownVersionError, WordSizeError, check_capacity
+from ..models.errors import TmemConformanceError
+from ._loader import ffi, lib
 
 #: The tmem_backend.h revision this Python side speaks (the header's TMEM_BACKEND_ABI_VERSION).
 TMEM_BACKEND_ABI_VERSION = 1
-WORD_SIZES = (64, 32)
 _ULONG_MAX = (1 << (8 * ffi.sizeof("unsigned long"))) - 1
 _UINT_MAX = (1 << (8 * ffi.sizeof("unsigned int"))) - 1
 _ERR_LEN = 512
@@ -27,10 +27,8 @@ _BYTES = ffi.typeof("unsigned char[]")
 _from_buffer = ffi.from_buffer
 try:
     _hypercall = lib.tmem_native_hypercall
-    #: Built with TMEM_CTMEM_SANITIZE=1 (AddressSanitizer, UBSan): load it with their runtimes preloaded.
-    SANITIZED = bool(lib.TMEM_CTMEM_SANITIZED)
 except AttributeError as e:  # a module compiled from older declarations than this file's
-    raise ImportError(f"tmem_conformance.candidates.ctmem._ctmem is stale ({e}): reinstall the package "
+    raise ImportError(f"tmem_conformance.native._loader is stale ({e}): reinstall the package "
                       f"(pip install -e . in a checkout) to rebuild it") from e
 
 
@@ -45,25 +43,26 @@ class NativeLoadError(TmemConformanceError):
         return (NativeLoadError, (self.path, self.reason, self.detail))
 
 
-class NativeBackendError(TmemConformanceError, RuntimeError):
-    """A native host failed outside the hypercall ABI (it could not be created, or is closed)."""
+class NativeBackendError(UnknownVersionError):
+    """tmem_backend_create() returned NULL: the library does not implement that version, or had no memory.
+
+    The header gives NULL for both; the suite cannot tell them apart.
+    """
 
 
 class NativeLibrary:
-    """One implementation of tmem_backend.h: ctmem itself, or a library opened with `open`."""
+    """One implementation of tmem_backend.h, opened with `open`."""
 
     def __init__(self, handle: object, name: str) -> None:
         self._lib = handle
         self.name = name
 
     @classmethod
-    def builtin(cls) -> NativeLibrary:
-        """ctmem, compiled into this module."""
-        return cls(lib.tmem_native_builtin(), "ctmem")
+    def open(cls, path: str, name: str | None = None) -> NativeLibrary:
+        """dlopen() `path` and resolve the five tmem_backend_* functions; check its ABI version.
 
-    @classmethod
-    def open(cls, path: str) -> NativeLibrary:
-        """dlopen() `path` and resolve the five tmem_backend_* functions; check its ABI version."""
+        `name` names its hosts in messages (default: the path).
+        """
         out = ffi.new("tmem_native_lib **")
         err = ffi.new("char[]", _ERR_LEN)
         status = lib.tmem_native_open(os.fsencode(path), out, err, _ERR_LEN)
@@ -74,7 +73,7 @@ class NativeLibrary:
             raise NativeLoadError(path, "does not export a function tmem_backend.h requires", text)
         if status != lib.TMEM_NATIVE_OK or out[0] == ffi.NULL:
             raise NativeLoadError(path, "cannot be loaded", f"loader status {status} (out of memory?)")
-        loaded = cls(ffi.gc(out[0], lib.tmem_native_close), path)
+        loaded = cls(ffi.gc(out[0], lib.tmem_native_close), name or path)
         found = loaded.abi_version()
         if found != TMEM_BACKEND_ABI_VERSION:
             raise NativeLoadError(path, "was built for another version of tmem_backend.h",
@@ -86,9 +85,8 @@ class NativeLibrary:
         return int(lib.tmem_native_abi_version(self._lib))
 
     def create(self, abi_version: int, capacity_pages: int, host_class: type[NativeHost] | None = None) -> NativeHost:
-        """tmem_backend_create(); NativeBackendError if it returns NULL."""
-        if not isinstance(capacity_pages, int) or not 0 <= capacity_pages <= _ULONG_MAX:
-            raise ValueError(f"capacity_pages must be an integer in [0, {_ULONG_MAX}], not {capacity_pages!r}")
+        """tmem_backend_create(); CapacityError past unsigned long, NativeBackendError if it returns NULL."""
+        check_capacity(capacity_pages, _ULONG_MAX)
         raw = lib.tmem_native_create(self._lib, abi_version, capacity_pages)
         if raw == ffi.NULL:
             raise NativeBackendError(f"{self.name}: tmem_backend_create(abi_version={abi_version}, "
@@ -128,25 +126,25 @@ class NativeHost:
                                   _from_buffer(_BYTES, memory, True), len(memory))
         except (OverflowError, TypeError, BufferError) as e:
             raise self._bad_argument(domid, op, memory, e) from e
-        raise ValueError(f"guest word size must be 64 or 32, not {word_size!r}")
+        raise WordSizeError(word_size)
 
     def _bad_argument(self, domid: object, op: object, memory: object, e: Exception) -> Exception:
         if self._h is None:
-            return NativeBackendError(f"hypercall on {self.name} after close()")
+            return BackendClosedError("hypercall", self.name)
         if not isinstance(domid, int) or not 0 <= domid <= _UINT_MAX:
-            return ValueError(f"domid must be an integer in [0, {_UINT_MAX}], not {domid!r}")
+            return BackendArgumentError(f"domid must be an integer in [0, {_UINT_MAX}], not {domid!r}")
         if not isinstance(op, (bytes, bytearray)):
-            return ValueError(f"op must be bytes, not {type(op).__name__}")
+            return BackendArgumentError(f"op must be bytes, not {type(op).__name__}")
         if not isinstance(memory, bytearray):
-            return ValueError(f"memory must be a writable bytearray, not {type(memory).__name__}")
-        return ValueError(f"bad hypercall argument: {e}")
+            return BackendArgumentError(f"memory must be a writable bytearray, not {type(memory).__name__}")
+        return BackendArgumentError(f"bad hypercall argument: {e}")
 
     def destroy_domain(self, domid: int) -> None:
         h = self._h
         if h is None:
-            raise NativeBackendError(f"destroy_domain on {self.name} after close()")
+            raise BackendClosedError("destroy_domain", self.name)
         if not isinstance(domid, int) or not 0 <= domid <= _UINT_MAX:
-            raise ValueError(f"domid must be an integer in [0, {_UINT_MAX}], not {domid!r}")
+            raise BackendArgumentError(f"domid must be an integer in [0, {_UINT_MAX}], not {domid!r}")
         lib.tmem_native_destroy_domain(self._lib, h, domid)
 
     def close(self) -> None:
@@ -157,13 +155,15 @@ class NativeHost:
 
 
 def verify_abi_version() -> None:
-    """Refuse a compiled module built from another tmem_backend.h than this Python side (cf. cryptography)."""
-    built = int(lib.tmem_native_abi_version(lib.tmem_native_builtin()))
+    """Refuse a loader compiled from another tmem_backend.h than this Python side (cf. cryptography)."""
     header = int(lib.TMEM_BACKEND_ABI_VERSION)
-    if built != TMEM_BACKEND_ABI_VERSION or header != TMEM_BACKEND_ABI_VERSION:
+    if header != TMEM_BACKEND_ABI_VERSION:
         raise ImportError(
-            f"tmem_conformance.candidates.ctmem._ctmem was built for tmem_backend.h version {built} "
-            f"(header constant {header}), but this Python package expects version "
-            f"{TMEM_BACKEND_ABI_VERSION}: the compiled module is stale. Reinstall the package "
-            f"(pip install --force-reinstall --no-deps tmem-conformance, or pip install -e . in a checkout)."
+            f"tmem_conformance.native._loader was built for tmem_backend.h version {header}, but this "
+            f"Python package expects version {TMEM_BACKEND_ABI_VERSION}: the compiled module is stale. "
+            f"Reinstall the package (pip install --force-reinstall --no-deps tmem-conformance, or "
+            f"pip install -e . in a checkout)."
         )
+
+
+verify_abi_version()
