@@ -141,6 +141,31 @@ class MigrationMachine(CellMachine):
         self.here.hypercall(GUEST, self.cell.word_size, codec.pack(op, self.here.version, self.cell.word_size),
                             self.guest.memory)
 
+    def where(self) -> str:
+        return f"restore on a {self.there.version.name} host of a stream from a {self.here.version.name} host"
+
+    def moved(self, refused: str | None) -> None:
+        """The cell's move is intact: the guest now runs on the destination with every page it had."""
+        if refused is not None:
+            raise violation("TMEM-MIG-001", self.where(), "the guest restored", f"refused: {refused}", self.log)
+        self.here.destroy_domain(GUEST)  # the source domain is gone once the move is done
+        self.guest.port = self.there
+        self.here, self.there = self.there, self.here
+        self.host = self.here
+        self.moves += 1
+        self.check_guest("TMEM-MIG-001", "after the move")
+        if not self.swapped:  # the guest runs on at the destination: its first hypercall there
+            with self.checked(self.guest).promised({r: "TMEM-MIG-001" for r in PAGE_RULES}):
+                self.guest.swap_out(*RESUME_PAGE)
+            self.swapped[RESUME_PAGE[:2]] = RESUME_PAGE[2]
+
+    def not_moved(self, refused: str | None) -> None:
+        """The cell's move is refused: the destination has no client, the source keeps every page."""
+        if refused is None:
+            raise violation("TMEM-MIG-002", self.where(), "refused", "restored", self.log)
+        self.destination_has_no_client("a refused move")
+        self.check_guest("TMEM-MIG-003", "on the source after a refused move")
+
     @rule(live=st.booleans(), churn=S.CHURN)
     @logged
     def migrate(self, live: bool, churn: list[tuple[int, int, bytes]]) -> None:
@@ -150,28 +175,10 @@ class MigrationMachine(CellMachine):
             refused = None
         except StreamError as e:
             refused = str(e)
-        if self.here.version.spec == self.there.version.spec:
-            if refused is not None:
-                raise violation("TMEM-MIG-001", f"restore on a {self.there.version.name} host of a stream "
-                                f"from a {self.here.version.name} host", "the guest restored",
-                                f"refused: {refused}", self.log)
-            self.here.destroy_domain(GUEST)  # the source domain is gone once the move is done
-            self.guest.port = self.there
-            self.here, self.there = self.there, self.here
-            self.host = self.here
-            self.moves += 1
-            self.check_guest("TMEM-MIG-001", "after the move")
-            if not self.swapped:  # the guest runs on at the destination: its first hypercall there
-                with self.checked(self.guest).promised({r: "TMEM-MIG-001" for r in PAGE_RULES}):
-                    self.guest.swap_out(*RESUME_PAGE)
-                self.swapped[RESUME_PAGE[:2]] = RESUME_PAGE[2]
+        if self.cell.expected == "intact":  # the same spec at both ends (models/matrix.py)
+            self.moved(refused)
         else:
-            if refused is None:
-                raise violation("TMEM-MIG-002", f"restore on a {self.there.version.name} host of a stream "
-                                f"from a {self.here.version.name} host", "refused",
-                                "restored", self.log)
-            self.destination_has_no_client("a refused move")
-            self.check_guest("TMEM-MIG-003", "on the source after a refused move")
+            self.not_moved(refused)
         self.check_bystander()
         self.step_done()
 
