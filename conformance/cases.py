@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from .backend import BackendFactory
 from .machines import MACHINES, CellMachine
-from .machines import migration as migration_machine
 from .models.errors import UsageError
 from .models.matrix import Cell, cells
 
@@ -65,14 +64,11 @@ class Case:
 
     def build(self, factory: BackendFactory, dest_factory: BackendFactory | None = None,
               peers: Mapping[str, BackendFactory] | None = None) -> type[CellMachine]:
+        builder = dict(MACHINES[self.cell.kind])[self.machine]
         if self.peer is not None:
             other = (peers or {})[self.peer]
-            source, dest = (factory, other) if self.direction == "to" else (other, factory)
-            return migration_machine.build(self.cell, source, dest)
-        if self.machine == "migration":
-            return migration_machine.build(self.cell, factory, dest_factory)
-        builder = dict(MACHINES[self.cell.kind])[self.machine]
-        return builder(self.cell, factory)
+            factory, dest_factory = (factory, other) if self.direction == "to" else (other, factory)
+        return builder(self.cell, factory, dest_factory)
 
 
 def parse_shard(shard: str | None) -> tuple[int, int] | None:

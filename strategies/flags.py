@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from hypothesis import strategies as st
 
 from ..models.abi import PoolFlag, pool_flags
 from ..models.versions import VERSIONS, AbiVersion
 
 
+@cache
 def valid_flags(v: AbiVersion) -> st.SearchStrategy[int]:
     return st.builds(lambda p, s: pool_flags(persist=p, shared=s, spec=v.spec), st.booleans(), st.booleans())
 
 
+@cache
 def invalid_flags(v: AbiVersion) -> st.SearchStrategy[int]:
     """One fault each: another version's spec, a wrong page size, and the bits some versions reject."""
     others = sorted({r.spec for r in VERSIONS.values()} - {v.spec}) or [v.spec + 1]
@@ -25,5 +29,6 @@ def invalid_flags(v: AbiVersion) -> st.SearchStrategy[int]:
     )
 
 
+@cache
 def any_flags(v: AbiVersion) -> st.SearchStrategy[int]:
     return st.one_of(valid_flags(v), valid_flags(v), invalid_flags(v))

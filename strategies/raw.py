@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from hypothesis import strategies as st
 
 from ..models import codec
@@ -16,6 +18,7 @@ GEN_CMDS = st.sampled_from([Cmd.PUT_PAGE, Cmd.GET_PAGE, Cmd.FLUSH_PAGE, Cmd.FLUS
 BAD_POOL_IDS = st.sampled_from([-(2**31), -1, 16, 17, 255, 2**31 - 1])
 
 
+@cache
 def malformed_ops(v: AbiVersion, word_size: int, pages: int) -> st.SearchStrategy[bytes]:
     """Bytes a buggy or hostile guest could pass, in the host's layout for its word size."""
     lay = layout(v, word_size)

@@ -6,13 +6,15 @@ import functools
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from hypothesis.stateful import RuleBasedStateMachine
 
 from .. import isolation
+from ..backend import BackendFactory
 from ..checked import BackendError, StepLog
 from ..models.errors import Violation
+from ..models.matrix import Cell
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,19 +45,28 @@ def logged(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def under(renames: dict[str, str]) -> Callable[[F], F]:
-    """Run a rule with its host naming page-rule violations by what the rule's guest was promised."""
+def under(renames: dict[str, str] | str) -> Callable[[F], F]:
+    """Run a rule with its host naming page-rule violations by what the rule's guest was promised
+    (`renames`, or the machine's attribute of that name when it depends on the cell)."""
     def deco(fn: F) -> F:
         @functools.wraps(fn)
         def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-            with self.host.promised(renames):
+            with self.host.promised(getattr(self, renames) if isinstance(renames, str) else renames):
                 return fn(self, *args, **kwargs)
         return wrapper  # type: ignore[return-value]
     return deco
 
 
 class CellMachine(RuleBasedStateMachine):
-    """Counts examples and steps for the certification report."""
+    """Counts examples and steps for the certification report.
+
+    A machine is a module-level class; `configured` makes the subclass that runs one cell, with the
+    cell and its backend factories as class attributes (and its own counters).
+    """
+
+    cell: ClassVar[Cell]
+    factory: ClassVar[BackendFactory]
+    dest_factory: ClassVar[BackendFactory | None] = None
 
     examples = 0
     steps = 0
@@ -64,6 +75,26 @@ class CellMachine(RuleBasedStateMachine):
     failed = False
     #: when the first violation of the case was raised (time.monotonic()), or None
     first_failure: float | None = None
+
+    @classmethod
+    def configured(cls, cell: Cell, factory: BackendFactory,
+                   dest_factory: BackendFactory | None = None) -> type[CellMachine]:
+        """This machine for one cell, on hosts made by `factory` (a migration's destination by
+        `dest_factory`, else by `factory` too)."""
+        # A qualname inspect finds no source for (the class is made here, not written): hypothesis then
+        # derives the derandomized seed and the database key from the name alone, as it did when each
+        # machine was a class made in a function, so editing a machine does not change every example.
+        attrs: dict[str, Any] = {"__module__": cls.__module__, "cell": cell,
+                                 "__qualname__": f"CellMachine.configured.<locals>.{cls.__name__}",
+                                 "factory": staticmethod(factory),
+                                 "dest_factory": None if dest_factory is None else staticmethod(dest_factory)}
+        attrs.update(cls.for_cell(cell))
+        return type(cls.__name__, (cls,), attrs)
+
+    @classmethod
+    def for_cell(cls, cell: Cell) -> dict[str, Any]:
+        """Class attributes a machine derives from its cell (its host's version, say)."""
+        return {}
 
     def __init__(self) -> None:
         super().__init__()

@@ -9,11 +9,12 @@ bystander domain on the destination must never notice anything.
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, rule
 
 from .. import strategies as S
-from ..backend import BackendFactory
 from ..checked import PAGE_RULES, CheckedHost, violation
 from ..models import codec
 from ..models.abi import U64_ALL_ONES, Cmd, Subop
@@ -21,7 +22,7 @@ from ..models.errors import StreamError
 from ..models.guests import GuestKernel
 from ..models.matrix import Cell
 from ..models.toolstack import Toolstack
-from ..models.versions import VERSIONS
+from ..models.versions import VERSIONS, AbiVersion
 from .base import CellMachine, logged, under
 
 GUEST, BYSTANDER = 1, 2
@@ -34,166 +35,175 @@ RESUME_PAGE = (0, 41, bytes([0x5A]) * 4096)
 PROBE_OID, PROBE_INDEX = (U64_ALL_ONES,) * 3, 0xFFFF_FFF0
 
 
-def build(cell: Cell, factory: BackendFactory, dest_factory: BackendFactory | None = None) -> type[CellMachine]:
-    assert cell.source is not None and cell.destination is not None
-    src_v, dst_v = VERSIONS[cell.source], VERSIONS[cell.destination]
+class MigrationMachine(CellMachine):
+    """A guest on the source host, a bystander on the destination, and the toolstack moving the guest."""
 
-    class MigrationMachine(CellMachine):
-        @initialize(capacity=st.integers(8, 40))
-        @logged
-        def boot(self, capacity: int) -> None:
-            self.here = self.host = CheckedHost(factory, src_v, capacity, self.log, "source")
-            # The destination also holds the bystander's pages: room for them comes on top.
-            self.there = CheckedHost(dest_factory or factory, dst_v, capacity + BYSTANDER_PAGES, self.log,
-                                     "destination")
-            self.hosts += [self.here, self.there]
-            self.guest = GuestKernel.of(src_v.name, cell.word_size, GUEST, self.here)
-            self.guest.frontswap_init()
-            self.guest.cleancache_init_fs("root")
-            self.bystander = GuestKernel.of(dst_v.name, 64, BYSTANDER, self.there)
-            self.bystander.frontswap_init()
-            self.bystander_pages = {(0, i): bytes([0xB0 + i]) * 4096 for i in range(BYSTANDER_PAGES)}
-            for (t, o), data in self.bystander_pages.items():
-                self.bystander.swap_out(t, o, data)
-            self.swapped: dict[tuple[int, int], bytes] = {}
-            self.moves = 0
+    source_version: ClassVar[AbiVersion]
+    dest_version: ClassVar[AbiVersion]
 
-        # ------------------------------------------------------------ the guest's work
-        @rule(swap_type=S.SWAP_TYPES, offset=st.integers(0, 40), data=S.PAGES)
-        @logged
-        @under(SOURCE_THAWED)
-        def swap_out(self, swap_type: int, offset: int, data: bytes) -> None:
-            self.guest.swap_out(swap_type, offset, data)
-            self.swapped[(swap_type, offset)] = data
-            self.step_done()
+    @classmethod
+    def for_cell(cls, cell: Cell) -> dict[str, Any]:
+        assert cell.source is not None and cell.destination is not None
+        return {"source_version": VERSIONS[cell.source], "dest_version": VERSIONS[cell.destination]}
 
-        @rule(pick=st.integers(0, 10**6))
-        @logged
-        @under(SOURCE_THAWED)
-        def swap_invalidate(self, pick: int) -> None:
-            if self.swapped:
-                key = sorted(self.swapped)[pick % len(self.swapped)]
-                self.guest.swap_invalidate(*key)
-                del self.swapped[key]
-            self.step_done()
+    @initialize(capacity=st.integers(8, 40))
+    @logged
+    def boot(self, capacity: int) -> None:
+        self.here = self.host = CheckedHost(self.factory, self.source_version, capacity, self.log, "source")
+        # The destination also holds the bystander's pages: room for them comes on top.
+        self.there = CheckedHost(self.dest_factory or self.factory, self.dest_version, capacity + BYSTANDER_PAGES,
+                                 self.log, "destination")
+        self.hosts += [self.here, self.there]
+        self.guest = GuestKernel.of(self.source_version.name, self.cell.word_size, GUEST, self.here)
+        self.guest.frontswap_init()
+        self.guest.cleancache_init_fs("root")
+        self.bystander = GuestKernel.of(self.dest_version.name, 64, BYSTANDER, self.there)
+        self.bystander.frontswap_init()
+        self.bystander_pages = {(0, i): bytes([0xB0 + i]) * 4096 for i in range(BYSTANDER_PAGES)}
+        for (t, o), data in self.bystander_pages.items():
+            self.bystander.swap_out(t, o, data)
+        self.swapped: dict[tuple[int, int], bytes] = {}
+        self.moves = 0
 
-        @rule(key=st.integers(0, 4), data=S.PAGES)
-        @logged
-        @under(SOURCE_THAWED)
-        def cleancache_put(self, key: int, data: bytes) -> None:
-            self.guest.cleancache_put("root", (key,) + (0,) * (src_v.oid_words - 1), 0, data)
-            self.step_done()
+    # ------------------------------------------------------------ the guest's work
+    @rule(swap_type=S.SWAP_TYPES, offset=S.SWAP_SLOTS, data=S.PAGES)
+    @logged
+    @under(SOURCE_THAWED)
+    def swap_out(self, swap_type: int, offset: int, data: bytes) -> None:
+        self.guest.swap_out(swap_type, offset, data)
+        self.swapped[(swap_type, offset)] = data
+        self.step_done()
 
-        # ------------------------------------------------------------ checks
-        @staticmethod
-        def checked(guest: GuestKernel) -> CheckedHost:
-            assert isinstance(guest.port, CheckedHost)
-            return guest.port
+    @rule(pick=st.integers(0, 10**6))
+    @logged
+    @under(SOURCE_THAWED)
+    def swap_invalidate(self, pick: int) -> None:
+        if self.swapped:
+            key = sorted(self.swapped)[pick % len(self.swapped)]
+            self.guest.swap_invalidate(*key)
+            del self.swapped[key]
+        self.step_done()
 
-        def check_guest(self, rule_id: str, where: str) -> None:
-            with self.checked(self.guest).promised({r: rule_id for r in PAGE_RULES}):
-                for key, data in sorted(self.swapped.items()):
-                    if self.guest.swap_in(*key) != data:
-                        raise violation(rule_id, f"swap-in of type {key[0]} offset {key[1]} {where}",
-                                        "the page swapped out", "other data or nothing", self.log)
+    @rule(key=st.integers(0, 4), data=S.PAGES)
+    @logged
+    @under(SOURCE_THAWED)
+    def cleancache_put(self, key: int, data: bytes) -> None:
+        self.guest.cleancache_put("root", (key,) + (0,) * (self.source_version.oid_words - 1), 0, data)
+        self.step_done()
 
-        def check_bystander(self) -> None:
-            with self.checked(self.bystander).promised({r: "TMEM-MIG-002" for r in PAGE_RULES}):
-                for key, data in sorted(self.bystander_pages.items()):
-                    if self.bystander.swap_in(*key) != data:
-                        raise violation("TMEM-MIG-002", "the destination's other domain after a restore",
-                                        "its pages untouched", "other data or nothing", self.log)
+    # ------------------------------------------------------------ checks
+    @staticmethod
+    def checked(guest: GuestKernel) -> CheckedHost:
+        assert isinstance(guest.port, CheckedHost)
+        return guest.port
 
-        def destination_has_no_client(self, what: str) -> None:
-            rule_id = "TMEM-STREAM-003" if "stream" in what else "TMEM-STREAM-002"
-            with self.there.promised({"TMEM-SAVE-003": rule_id, "TMEM-DESTROY-003": rule_id}):
-                got = Toolstack(self.there, self.there.version).control(Subop.SAVE_GET_CLIENT_FLAGS, GUEST)
-            if got != -1:
-                raise violation(rule_id, what, f"no client for dom{GUEST} on the destination (-1)",
-                                f"SAVE_GET_CLIENT_FLAGS returned {got}", self.log)
+    def check_guest(self, rule_id: str, where: str) -> None:
+        with self.checked(self.guest).promised({r: rule_id for r in PAGE_RULES}):
+            for key, data in sorted(self.swapped.items()):
+                if self.guest.swap_in(*key) != data:
+                    raise violation(rule_id, f"swap-in of type {key[0]} offset {key[1]} {where}",
+                                    "the page swapped out", "other data or nothing", self.log)
 
-        # ------------------------------------------------------------ moves
-        def save(self, live: bool, churn: list[tuple[int, int, bytes]]) -> bytes:
-            def guest_runs_on() -> None:
-                for swap_type, offset, page in churn:
-                    if (swap_type, offset) in self.swapped:
-                        self.guest.swap_invalidate(swap_type, offset)
-                        del self.swapped[(swap_type, offset)]
-                    else:
-                        self.guest.swap_out(swap_type, offset, page)
-                        self.swapped[(swap_type, offset)] = page
-            return Toolstack(self.here, self.here.version).save(GUEST, live, guest_runs_on, self.probe_frozen)
+    def check_bystander(self) -> None:
+        with self.checked(self.bystander).promised({r: "TMEM-MIG-002" for r in PAGE_RULES}):
+            for key, data in sorted(self.bystander_pages.items()):
+                if self.bystander.swap_in(*key) != data:
+                    raise violation("TMEM-MIG-002", "the destination's other domain after a restore",
+                                    "its pages untouched", "other data or nothing", self.log)
 
-        def probe_frozen(self) -> None:
-            """Right after SAVE_BEGIN the guest puts a page it never asks for again: SAVE_BEGIN froze it."""
-            client = self.here.model.state.clients.get(GUEST)
-            if client is None or not client.used_slots():
-                return
-            op = codec.TmemOp(Cmd.NEW_PAGE, client.used_slots()[0],
-                              codec.Gen(PROBE_OID[:src_v.oid_words], PROBE_INDEX, 0, 0, 0, 0))
-            self.here.hypercall(GUEST, cell.word_size, codec.pack(op, self.here.version, cell.word_size),
-                                self.guest.memory)
+    def destination_has_no_client(self, what: str) -> None:
+        rule_id = "TMEM-STREAM-003" if "stream" in what else "TMEM-STREAM-002"
+        with self.there.promised({"TMEM-SAVE-003": rule_id, "TMEM-DESTROY-003": rule_id}):
+            got = Toolstack(self.there, self.there.version).control(Subop.SAVE_GET_CLIENT_FLAGS, GUEST)
+        if got != -1:
+            raise violation(rule_id, what, f"no client for dom{GUEST} on the destination (-1)",
+                            f"SAVE_GET_CLIENT_FLAGS returned {got}", self.log)
 
-        @rule(live=st.booleans(), churn=st.lists(st.tuples(S.SWAP_TYPES, st.integers(0, 40), S.PAGES),
-                                                 max_size=3))
-        @logged
-        def migrate(self, live: bool, churn: list[tuple[int, int, bytes]]) -> None:
-            data = self.save(live, churn if live else [])
-            try:
-                Toolstack(self.there, self.there.version).restore(GUEST, data)
-                refused = None
-            except StreamError as e:
-                refused = str(e)
-            if self.here.version.spec == self.there.version.spec:
-                if refused is not None:
-                    raise violation("TMEM-MIG-001", f"restore on a {self.there.version.name} host of a stream "
-                                    f"from a {self.here.version.name} host", "the guest restored",
-                                    f"refused: {refused}", self.log)
-                self.here.destroy_domain(GUEST)  # the source domain is gone once the move is done
-                self.guest.port = self.there
-                self.here, self.there = self.there, self.here
-                self.host = self.here
-                self.moves += 1
-                self.check_guest("TMEM-MIG-001", "after the move")
-                if not self.swapped:  # the guest runs on at the destination: its first hypercall there
-                    with self.checked(self.guest).promised({r: "TMEM-MIG-001" for r in PAGE_RULES}):
-                        self.guest.swap_out(*RESUME_PAGE)
-                    self.swapped[RESUME_PAGE[:2]] = RESUME_PAGE[2]
-            else:
-                if refused is None:
-                    raise violation("TMEM-MIG-002", f"restore on a {self.there.version.name} host of a stream "
-                                    f"from a {self.here.version.name} host", "refused",
-                                    "restored", self.log)
-                self.destination_has_no_client("a refused move")
-                self.check_guest("TMEM-MIG-003", "on the source after a refused move")
-            self.check_bystander()
-            self.step_done()
+    # ------------------------------------------------------------ moves
+    def save(self, live: bool, churn: list[tuple[int, int, bytes]]) -> bytes:
+        def guest_runs_on() -> None:
+            for swap_type, offset, page in churn:
+                if (swap_type, offset) in self.swapped:
+                    self.guest.swap_invalidate(swap_type, offset)
+                    del self.swapped[(swap_type, offset)]
+                else:
+                    self.guest.swap_out(swap_type, offset, page)
+                    self.swapped[(swap_type, offset)] = page
+        return Toolstack(self.here, self.here.version).save(GUEST, live, guest_runs_on, self.probe_frozen)
 
-        @rule(mode=st.sampled_from(["truncate", "flip", "version"]), pos=st.integers(0, 10**6),
-              bit=st.integers(0, 7))
-        @logged
-        def migrate_corrupt_stream(self, mode: str, pos: int, bit: int) -> None:
-            data = bytearray(self.save(False, []))
-            if not data:
-                return
-            if mode == "truncate":
-                data = data[:pos % len(data)]
-            elif mode == "flip":
-                data[pos % len(data)] ^= 1 << bit
-            else:
-                data[4] ^= 1 << (bit % 2)
-            try:
-                Toolstack(self.there, self.there.version).restore(GUEST, bytes(data))
-                restored = True
-            except StreamError:
-                restored = False
-            if restored:
-                # A flip the format cannot see (in page data, say): the model checked every call; undo.
-                self.there.destroy_domain(GUEST)
-            self.destination_has_no_client("a corrupt stream" if not restored else "a corrupt stream undone")
-            self.check_guest("TMEM-MIG-003", "on the source after a corrupt stream")
-            self.check_bystander()
-            self.step_done()
+    def probe_frozen(self) -> None:
+        """Right after SAVE_BEGIN the guest puts a page it never asks for again: SAVE_BEGIN froze it."""
+        client = self.here.model.state.clients.get(GUEST)
+        if client is None or not client.used_slots():
+            return
+        op = codec.TmemOp(Cmd.NEW_PAGE, client.used_slots()[0],
+                          codec.Gen(PROBE_OID[:self.source_version.oid_words], PROBE_INDEX, 0, 0, 0, 0))
+        self.here.hypercall(GUEST, self.cell.word_size, codec.pack(op, self.here.version, self.cell.word_size),
+                            self.guest.memory)
 
-    MigrationMachine.__name__ = MigrationMachine.__qualname__ = "MigrationMachine"
-    return MigrationMachine
+    def where(self) -> str:
+        return f"restore on a {self.there.version.name} host of a stream from a {self.here.version.name} host"
+
+    def moved(self, refused: str | None) -> None:
+        """The cell's move is intact: the guest now runs on the destination with every page it had."""
+        if refused is not None:
+            raise violation("TMEM-MIG-001", self.where(), "the guest restored", f"refused: {refused}", self.log)
+        self.here.destroy_domain(GUEST)  # the source domain is gone once the move is done
+        self.guest.port = self.there
+        self.here, self.there = self.there, self.here
+        self.host = self.here
+        self.moves += 1
+        self.check_guest("TMEM-MIG-001", "after the move")
+        if not self.swapped:  # the guest runs on at the destination: its first hypercall there
+            with self.checked(self.guest).promised({r: "TMEM-MIG-001" for r in PAGE_RULES}):
+                self.guest.swap_out(*RESUME_PAGE)
+            self.swapped[RESUME_PAGE[:2]] = RESUME_PAGE[2]
+
+    def not_moved(self, refused: str | None) -> None:
+        """The cell's move is refused: the destination has no client, the source keeps every page."""
+        if refused is None:
+            raise violation("TMEM-MIG-002", self.where(), "refused", "restored", self.log)
+        self.destination_has_no_client("a refused move")
+        self.check_guest("TMEM-MIG-003", "on the source after a refused move")
+
+    @rule(live=st.booleans(), churn=S.CHURN)
+    @logged
+    def migrate(self, live: bool, churn: list[tuple[int, int, bytes]]) -> None:
+        data = self.save(live, churn if live else [])
+        try:
+            Toolstack(self.there, self.there.version).restore(GUEST, data)
+            refused = None
+        except StreamError as e:
+            refused = str(e)
+        if self.cell.expected == "intact":  # the same spec at both ends (models/matrix.py)
+            self.moved(refused)
+        else:
+            self.not_moved(refused)
+        self.check_bystander()
+        self.step_done()
+
+    @rule(mode=st.sampled_from(["truncate", "flip", "version"]), pos=st.integers(0, 10**6),
+          bit=st.integers(0, 7))
+    @logged
+    def migrate_corrupt_stream(self, mode: str, pos: int, bit: int) -> None:
+        data = bytearray(self.save(False, []))
+        if not data:
+            return
+        if mode == "truncate":
+            data = data[:pos % len(data)]
+        elif mode == "flip":
+            data[pos % len(data)] ^= 1 << bit
+        else:
+            data[4] ^= 1 << (bit % 2)
+        try:
+            Toolstack(self.there, self.there.version).restore(GUEST, bytes(data))
+            restored = True
+        except StreamError:
+            restored = False
+        if restored:
+            # A flip the format cannot see (in page data, say): the model checked every call; undo.
+            self.there.destroy_domain(GUEST)
+        self.destination_has_no_client("a corrupt stream" if not restored else "a corrupt stream undone")
+        self.check_guest("TMEM-MIG-003", "on the source after a corrupt stream")
+        self.check_bystander()
+        self.step_done()
