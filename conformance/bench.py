@@ -201,33 +201,32 @@ def schedule(rows: list[dict[str, Any]], workers: Sequence[int] = SCHEDULE_WORKE
 
 
 def render_schedule(rows: list[dict[str, Any]]) -> str:
+    return _table("projected certification wall time by workers (certify's order, from the seconds above)",
+                  ("workers", "seconds", "ideal", "speed-up", "efficiency"), (),
+                  [(str(r["workers"]), f"{r['seconds']:.2f}", f"{r['ideal']:.2f}", f"{r['speedup']:.2f}",
+                    f"{r['efficiency']:.0%}") for r in rows])
+
+
+def _table(title: str, columns: Sequence[str], left: Sequence[str], rows: list[Sequence[str]]) -> str:
+    """A rich table as text: the `left` columns left-aligned, the others right-aligned."""
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="projected certification wall time by workers (certify's order, from the seconds above)")
-    for col in ("workers", "seconds", "ideal", "speed-up", "efficiency"):
-        table.add_column(col, justify="right")
-    for r in rows:
-        table.add_row(str(r["workers"]), f"{r['seconds']:.2f}", f"{r['ideal']:.2f}", f"{r['speedup']:.2f}",
-                      f"{r['efficiency']:.0%}")
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col, justify="left" if col in left else "right")
+    for row in rows:
+        table.add_row(*row)
     out = io.StringIO()
     Console(file=out, width=110, highlight=False).print(table)
     return out.getvalue()
 
 
 def render_cells(rows: list[dict[str, Any]]) -> str:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="certification seconds per cell, ci profile, one case after another")
-    for col in ("cell", "machines", "hypercall steps", "seconds"):
-        table.add_column(col, justify="left" if col in ("cell", "machines") else "right")
-    for cell, cases in _by_cell(rows).items():
-        table.add_row(cell, ", ".join(c["machine"] for c in cases), str(sum(c["steps"] for c in cases)),
-                      f"{sum(c['seconds'] for c in cases):.2f}")
-    out = io.StringIO()
-    Console(file=out, width=110, highlight=False).print(table)
-    return out.getvalue()
+    return _table("certification seconds per cell, ci profile, one case after another",
+                  ("cell", "machines", "hypercall steps", "seconds"), ("cell", "machines"),
+                  [(cell, ", ".join(c["machine"] for c in cases), str(sum(c["steps"] for c in cases)),
+                    f"{sum(c['seconds'] for c in cases):.2f}") for cell, cases in _by_cell(rows).items()])
 
 
 def _by_cell(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -286,36 +285,19 @@ def plot(doc: dict[str, Any], path: str) -> None:
 
 
 def render_rates(rows: list[dict[str, Any]]) -> str:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"certification speed, ci profile, case {rows[0]['case'] if rows else RATE_CASE}")
-    for col in ("candidate", "examples", "hypercall steps", "seconds", "steps/s"):
-        table.add_column(col, justify="left" if col == "candidate" else "right")
-    for r in rows:
-        table.add_row(r["candidate"], str(r["examples"]), str(r["steps"]), f"{r['seconds']:.2f}",
-                      f"{r['steps_per_second']:.0f}")
-    out = io.StringIO()
-    Console(file=out, width=110, highlight=False).print(table)
-    return out.getvalue()
+    return _table(f"certification speed, ci profile, case {rows[0]['case'] if rows else RATE_CASE}",
+                  ("candidate", "examples", "hypercall steps", "seconds", "steps/s"), ("candidate",),
+                  [(r["candidate"], str(r["examples"]), str(r["steps"]), f"{r['seconds']:.2f}",
+                    f"{r['steps_per_second']:.0f}") for r in rows])
 
 
 def render(rows: list[dict[str, Any]]) -> str:
     """The rows as a small table."""
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="tmem hypercall cost per op (best of rounds), against one 4096-byte memcpy")
-    for col in ("candidate", "op", "ns/op", "memcpys", "target"):
-        table.add_column(col, justify="right" if col in ("ns/op", "memcpys") else "left")
-    for r in rows:
-        target = ""
-        if "target" in r:
-            target = f"<= {r['target']:g}: {'holds' if r['holds'] else 'MISSED'}"
-        table.add_row(r["candidate"], r["op"], f"{r['ns']:.0f}", f"{r['memcpys']:.2f}", target)
-    out = io.StringIO()
-    Console(file=out, width=110, highlight=False).print(table)
-    return out.getvalue()
+    def target(r: dict[str, Any]) -> str:
+        return f"<= {r['target']:g}: {'holds' if r['holds'] else 'MISSED'}" if "target" in r else ""
+    return _table("tmem hypercall cost per op (best of rounds), against one 4096-byte memcpy",
+                  ("candidate", "op", "ns/op", "memcpys", "target"), ("candidate", "op", "target"),
+                  [(r["candidate"], r["op"], f"{r['ns']:.0f}", f"{r['memcpys']:.2f}", target(r)) for r in rows])
 
 
 def main() -> None:  # pragma: no cover - python -m tmem_conformance.bench
