@@ -19,8 +19,13 @@ from ..models.matrix import Cell
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def logged(fn: F) -> F:
-    """Attach the step log to a violation raised in a rule (a guest's or the machine's own check)."""
+def logged(fn: F | None = None, *, step: bool = True) -> Any:
+    """Count the rule as a step once it returns (where a machine's steps are its rules; `step=False`
+    for an initialize rule, which sets up rather than steps), and attach the step log to a violation
+    raised in it (a guest's or the machine's own check). `@logged` or `@logged(step=False)`."""
+    if fn is None:
+        return functools.partial(logged, step=step)
+
     @functools.wraps(fn)
     def wrapper(self: CellMachine, *args: Any, **kwargs: Any) -> Any:
         counts = type(self).__dict__.get("rule_counts")
@@ -29,7 +34,10 @@ def logged(fn: F) -> F:
         counts[fn.__name__] += 1
         self.log.rule(fn.__name__, kwargs)
         try:
-            return fn(self, *args, **kwargs)
+            out = fn(self, *args, **kwargs)
+            if step and type(self).steps_are_rules:
+                type(self).steps += 1
+            return out
         except BackendError:
             type(self).steps += 1  # the step that raised ran too: an error verdict counts it
             self.failed = True
@@ -42,7 +50,7 @@ def logged(fn: F) -> F:
                 v.steps = list(self.log.lines)
                 v.events = list(self.log.events)
             raise
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def under(renames: dict[str, str] | str) -> Callable[[F], F]:
@@ -70,6 +78,8 @@ class CellMachine(RuleBasedStateMachine):
 
     examples = 0
     steps = 0
+    #: True: a step is a rule that returned (`logged` counts it); False: the machine counts its hypercalls
+    steps_are_rules: ClassVar[bool] = True
     rule_counts: Counter[str]
     #: a rule of this example raised: teardown checks nothing more, so that violation is the one reported
     failed = False

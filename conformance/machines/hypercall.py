@@ -51,6 +51,7 @@ pools, handles, object_ids = Bundle("pools"), Bundle("handles"), Bundle("object_
 class RawMachine(CellMachine):
     """One host and its guests' pools and pages: what both raw-hypercall machines start from."""
 
+    steps_are_rules = False  # a step is a hypercall (call(), raw_op, destroy_domain count them)
     version: ClassVar[AbiVersion]  # the cell's host's
     words: ClassVar[int]  # the host's object ids' width, in 64-bit words
 

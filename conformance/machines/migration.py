@@ -47,7 +47,7 @@ class MigrationMachine(CellMachine):
         return {"source_version": VERSIONS[cell.source], "dest_version": VERSIONS[cell.destination]}
 
     @initialize(capacity=st.integers(8, 40))
-    @logged
+    @logged(step=False)
     def boot(self, capacity: int) -> None:
         self.here = self.host = CheckedHost(self.factory, self.source_version, capacity, self.log, "source")
         # The destination also holds the bystander's pages: room for them comes on top.
@@ -72,7 +72,6 @@ class MigrationMachine(CellMachine):
     def swap_out(self, swap_type: int, offset: int, data: bytes) -> None:
         self.guest.swap_out(swap_type, offset, data)
         self.swapped[(swap_type, offset)] = data
-        self.step_done()
 
     @rule(pick=st.integers(0, 10**6))
     @logged
@@ -82,14 +81,12 @@ class MigrationMachine(CellMachine):
             key = sorted(self.swapped)[pick % len(self.swapped)]
             self.guest.swap_invalidate(*key)
             del self.swapped[key]
-        self.step_done()
 
     @rule(key=st.integers(0, 4), data=S.PAGES)
     @logged
     @under(SOURCE_THAWED)
     def cleancache_put(self, key: int, data: bytes) -> None:
         self.guest.cleancache_put("root", (key,) + (0,) * (self.source_version.oid_words - 1), 0, data)
-        self.step_done()
 
     # ------------------------------------------------------------ checks
     @staticmethod
@@ -180,7 +177,6 @@ class MigrationMachine(CellMachine):
         else:
             self.not_moved(refused)
         self.check_bystander()
-        self.step_done()
 
     @rule(mode=st.sampled_from(["truncate", "flip", "version"]), pos=st.integers(0, 10**6),
           bit=st.integers(0, 7))
@@ -206,4 +202,3 @@ class MigrationMachine(CellMachine):
         self.destination_has_no_client("a corrupt stream" if not restored else "a corrupt stream undone")
         self.check_guest("TMEM-MIG-003", "on the source after a corrupt stream")
         self.check_bystander()
-        self.step_done()

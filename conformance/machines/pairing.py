@@ -48,7 +48,7 @@ class PairingMachine(CellMachine):
                 "negotiate": {"TMEM-POOL-001": expectation, "TMEM-POOL-005": expectation}, "clean": clean}
 
     @initialize(capacity=st.integers(2, 40))
-    @logged
+    @logged(step=False)
     def boot(self, capacity: int) -> None:
         self.host = CheckedHost(self.factory, self.version, capacity, self.log)
         self.hosts.append(self.host)
@@ -77,7 +77,6 @@ class PairingMachine(CellMachine):
     def swap_out(self, swap_type: int, offset: int, data: bytes) -> None:
         self.guest.swap_out(swap_type, offset, data)
         self.swapped[(swap_type, offset)] = data
-        self.step_done()
 
     @precondition(lambda self: bool(getattr(self, "swapped", None)))
     @rule(pick=st.integers(0, 10**6))
@@ -89,7 +88,6 @@ class PairingMachine(CellMachine):
         if got != self.swapped[key]:
             raise violation("TMEM-GUEST-001", f"swap-in of type {key[0]} offset {key[1]}",
                             "the page swapped out", "other data" if got else "nothing", self.log)
-        self.step_done()
 
     @precondition(lambda self: bool(getattr(self, "swapped", None)))
     @rule(pick=st.integers(0, 10**6))
@@ -99,7 +97,6 @@ class PairingMachine(CellMachine):
         key = sorted(self.swapped)[pick % len(self.swapped)]
         self.guest.swap_invalidate(*key)
         del self.swapped[key]
-        self.step_done()
 
     @rule(swap_type=S.SWAP_TYPES)
     @logged
@@ -107,7 +104,6 @@ class PairingMachine(CellMachine):
     def swap_invalidate_area(self, swap_type: int) -> None:
         self.guest.swap_invalidate_area(swap_type)
         self.swapped = {k: d for k, d in self.swapped.items() if k[0] != swap_type}
-        self.step_done()
 
     @rule(swap_type=S.SWAP_TYPES, offset=S.SWAP_OFFSETS, data=S.PAGES)
     @logged
@@ -117,7 +113,6 @@ class PairingMachine(CellMachine):
         if self.peer.swap_in(swap_type, offset) != data:
             raise violation("TMEM-GUEST-001", "the second guest's swap-in", "the page it swapped out",
                             "other data", self.log)
-        self.step_done()
 
     # ------------------------------------------------------------ cleancache
     @rule(fs=S.FILESYSTEMS, key=S.CELL_FILEKEYS, index=st.integers(0, 3), data=S.PAGES, by_peer=st.booleans())
@@ -125,7 +120,6 @@ class PairingMachine(CellMachine):
     @under("clean")
     def cleancache_put(self, fs: str, key: tuple[int, ...], index: int, data: bytes, by_peer: bool) -> None:
         (self.peer if by_peer else self.guest).cleancache_put(fs, key, index, data)
-        self.step_done()
 
     @rule(fs=S.FILESYSTEMS, key=S.CELL_FILEKEYS, index=st.integers(0, 3), by_peer=st.booleans())
     @logged
@@ -137,7 +131,6 @@ class PairingMachine(CellMachine):
             allowed = {d for d in (self.guest.cleancache.get((fs, key, index)),
                                    self.peer.cleancache.get((fs, key, index))) if d is not None}
         g.cleancache_get(fs, key, index, allowed)
-        self.step_done()
 
     @rule(fs=S.FILESYSTEMS, key=S.CELL_FILEKEYS, index=st.integers(0, 3), whole=st.booleans())
     @logged
@@ -148,7 +141,6 @@ class PairingMachine(CellMachine):
                 g.cleancache_invalidate_inode(fs, key)
             else:
                 g.cleancache_invalidate_page(fs, key, index)
-        self.step_done()
 
     @rule(fs=S.FILESYSTEMS, index=st.integers(0, 3), data=S.PAGES)
     @logged
@@ -160,7 +152,6 @@ class PairingMachine(CellMachine):
         self.guest.cleancache_put(fs, high, index, data[::-1] if data[::-1] != data else bytes(4096))
         self.guest.cleancache_get(fs, low, index)
         self.guest.cleancache_get(fs, high, index)
-        self.step_done()
 
     @rule(fs=st.sampled_from(["root", "home"]))
     @logged
@@ -172,7 +163,6 @@ class PairingMachine(CellMachine):
         self.guest.cleancache_init_fs(fs)
         for _, key, index in cached:
             self.guest.cleancache_get(fs, key, index)
-        self.step_done()
 
     # ------------------------------------------------------------ the cell's outcome
     @invariant()
