@@ -332,23 +332,27 @@ def _restore_begin(host: ControlledHost, what: str, pool_id: int, c: codec.Ctrl,
 
 def _restore_put(host: ControlledHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
     """A WRITE of arg1 bytes from buf at offset 0 (TMEM-RESTORE-003)."""
-    found = _pool_of(host, c, pool_id)
-    if found is None:
-        return _one(what, "TMEM-RESTORE-003", -1, "no such pool")
-    client, pool = found
-    key = (c.oid, c.arg2)
-    src = bytes(memory[c.buf:c.buf + c.arg1]) if _in_memory(memory, c.buf, c.arg1) else None
-    stored = window_store(src, 0, 0, c.arg1, client.compress, pool.pages.get(key), RESTORED)
-    return host.put_outcomes(what, client, pool_id, pool, key, stored)
+    def put(client: Client, pool: Pool, key: Key) -> Outcomes:
+        src = bytes(memory[c.buf:c.buf + c.arg1]) if _in_memory(memory, c.buf, c.arg1) else None
+        stored = window_store(src, 0, 0, c.arg1, client.compress, pool.pages.get(key), RESTORED)
+        return host.put_outcomes(what, client, pool_id, pool, key, stored)
+    return _on_restored_page(host, what, pool_id, c, put)
 
 
 def _restore_flush(host: ControlledHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
+    def flush(client: Client, pool: Pool, key: Key) -> Outcomes:
+        return host.flush_outcomes(what, client, pool_id, pool, [key] if key in pool.pages else [], RESTORED)
+    return _on_restored_page(host, what, pool_id, c, flush)
+
+
+def _on_restored_page(host: ControlledHost, what: str, pool_id: int, c: codec.Ctrl,
+                      then: Callable[[Client, Pool, Key], Outcomes]) -> Outcomes:
+    """A restore sub-op on the page (oid, arg2) of the named client's pool: -1 if there is no such pool."""
     found = _pool_of(host, c, pool_id)
     if found is None:
         return _one(what, "TMEM-RESTORE-003", -1, "no such pool")
     client, pool = found
-    key = (c.oid, c.arg2)
-    return host.flush_outcomes(what, client, pool_id, pool, [key] if key in pool.pages else [], RESTORED)
+    return then(client, pool, (c.oid, c.arg2))
 
 
 HANDLERS: dict[int, Handler] = {

@@ -23,28 +23,14 @@ from tmem_conformance.candidates.cytmem import _core, build_cytmem
 from tmem_conformance.models.codec import Creat, Ctrl, Gen
 from tmem_conformance.models.versions import AbiVersion
 
-from .abi_literals import (
-    CONTROL,
-    EFAULT,
-    ENOMEM,
-    FLUSH,
-    FLUSH_PAGE,
-    GET,
-    NEW_POOL,
-    PAGE,
-    PERSIST,
-    PUT,
-    SAVE_GET_POOL_NPAGES,
-    SHARED,
-    V1_SPEC,
-)
+from . import abi_literals as lit
 from .abi_literals import op as _op
 
 CYTMEM = Path(__file__).resolve().parents[1] / "candidates" / "cytmem"
 
 
 def _fill(seed: int) -> bytes:
-    return bytes((seed * 7 + i) % 253 for i in range(PAGE))
+    return bytes((seed * 7 + i) % 253 for i in range(lit.PAGE))
 
 
 # ---------------------------------------------------------------- the compiled core and its build
@@ -102,9 +88,9 @@ def test_the_c_header_compiles_without_warnings(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("args,error,match", [
     # Cython's own conversions of the typed arguments (the contract fixes closed hosts and word sizes)
-    ((1, 64, b"\0" * 56, bytes(PAGE)), BufferError, "not writable"),
-    ((1, 64, "op", bytearray(PAGE)), TypeError, "bytes-like"),
-    ((1, 64, None, bytearray(PAGE)), TypeError, "None"),
+    ((1, 64, b"\0" * 56, bytes(lit.PAGE)), BufferError, "not writable"),
+    ((1, 64, "op", bytearray(lit.PAGE)), TypeError, "bytes-like"),
+    ((1, 64, None, bytearray(lit.PAGE)), TypeError, "None"),
 ])
 def test_bad_arguments_raise(args: tuple, error: type[Exception], match: str) -> None:
     host = cytmem.make(1, 4)
@@ -129,12 +115,12 @@ def test_the_core_itself_refuses_a_negative_capacity() -> None:
 
 def test_the_host_writes_the_callers_memory_in_place() -> None:
     host = cytmem.make(1, 4)
-    memory = bytearray(2 * PAGE)
-    memory[:PAGE] = _fill(1)
-    assert host.hypercall(1, 64, _op(NEW_POOL, 0, Creat((0, 0), V1_SPEC | PERSIST, 0)), memory) == 0
-    assert host.hypercall(1, 64, _op(PUT, 0, Gen((1, 2, 3), 4, 0, 0, 0, 0)), memory) == 1
-    view = memoryview(memory)[PAGE:]  # the same buffer: a copy would not see the write
-    assert host.hypercall(1, 64, _op(GET, 0, Gen((1, 2, 3), 4, 0, 0, 0, 1)), memory) == 1
+    memory = bytearray(2 * lit.PAGE)
+    memory[:lit.PAGE] = _fill(1)
+    assert host.hypercall(1, 64, _op(lit.NEW_POOL, 0, Creat((0, 0), lit.V1_SPEC | lit.PERSIST, 0)), memory) == 0
+    assert host.hypercall(1, 64, _op(lit.PUT, 0, Gen((1, 2, 3), 4, 0, 0, 0, 0)), memory) == 1
+    view = memoryview(memory)[lit.PAGE:]  # the same buffer: a copy would not see the write
+    assert host.hypercall(1, 64, _op(lit.GET, 0, Gen((1, 2, 3), 4, 0, 0, 0, 1)), memory) == 1
     assert bytes(view) == _fill(1)
     view.release()
     host.close()
@@ -165,14 +151,15 @@ def test_a_new_version_row_needs_no_new_code() -> None:
     v2 = AbiVersion(name="v2", spec=2, xen="9.9.9", oid_words=2, creat_member="creat", ctrl_oid_field="oid",
                     gen_oid_field="oid", reject_flag_bits=0x4 | 0x00FFFF00, accepts=frozenset({2}))
     host = _core.CytmemHost(v2, 4)
-    memory = bytearray(2 * PAGE)
-    memory[:PAGE] = _fill(2)
-    assert host.hypercall(1, 32, _op(NEW_POOL, 0, Creat((0, 0), V1_SPEC | PERSIST, 0), v2, 32), memory) == -1
-    assert host.hypercall(1, 32, _op(NEW_POOL, 0, Creat((0, 0), 0x02000001, 0), v2, 32), memory) == 0
-    assert host.hypercall(1, 32, _op(PUT, 0, Gen((5, 6), 1, 0, 0, 0, 0), v2, 32), memory) == 1
-    assert host.hypercall(1, 32, _op(GET, 0, Gen((5, 7), 1, 0, 0, 0, 1), v2, 32), memory) == 0
-    assert host.hypercall(1, 32, _op(GET, 0, Gen((5, 6), 1, 0, 0, 0, 1), v2, 32), memory) == 1
-    assert memory[PAGE:] == _fill(2)
+    memory = bytearray(2 * lit.PAGE)
+    memory[:lit.PAGE] = _fill(2)
+    v1_pool = _op(lit.NEW_POOL, 0, Creat((0, 0), lit.V1_SPEC | lit.PERSIST, 0), v2, 32)
+    assert host.hypercall(1, 32, v1_pool, memory) == -1
+    assert host.hypercall(1, 32, _op(lit.NEW_POOL, 0, Creat((0, 0), 0x02000001, 0), v2, 32), memory) == 0
+    assert host.hypercall(1, 32, _op(lit.PUT, 0, Gen((5, 6), 1, 0, 0, 0, 0), v2, 32), memory) == 1
+    assert host.hypercall(1, 32, _op(lit.GET, 0, Gen((5, 7), 1, 0, 0, 0, 1), v2, 32), memory) == 0
+    assert host.hypercall(1, 32, _op(lit.GET, 0, Gen((5, 6), 1, 0, 0, 0, 1), v2, 32), memory) == 1
+    assert memory[lit.PAGE:] == _fill(2)
     assert host.layout(32)["oid_size"] == 16
     host.close()
 
@@ -183,53 +170,53 @@ def test_lru_eviction_drops_the_least_recently_used_ephemeral_page() -> None:
     # cytmem's decision (any choice is allowed, TMEM-EPH-001): a new page evicts the LRU ephemeral page,
     # and a get from a shared ephemeral pool makes its page the most recently used.
     host = cytmem.make(1, 2)
-    memory = bytearray(2 * PAGE)
-    assert host.hypercall(1, 64, _op(NEW_POOL, 0, Creat((3, 3), V1_SPEC | SHARED, 0)), memory) == 0
+    memory = bytearray(2 * lit.PAGE)
+    assert host.hypercall(1, 64, _op(lit.NEW_POOL, 0, Creat((3, 3), lit.V1_SPEC | lit.SHARED, 0)), memory) == 0
     for index in (1, 2):
-        memory[:PAGE] = _fill(index)
-        assert host.hypercall(1, 64, _op(PUT, 0, Gen((9, 0, 0), index, 0, 0, 0, 0)), memory) == 1
-    assert host.hypercall(1, 64, _op(GET, 0, Gen((9, 0, 0), 1, 0, 0, 0, 1)), memory) == 1  # 1 is now MRU
-    memory[:PAGE] = _fill(3)
-    assert host.hypercall(1, 64, _op(PUT, 0, Gen((9, 0, 0), 3, 0, 0, 0, 0)), memory) == 1
+        memory[:lit.PAGE] = _fill(index)
+        assert host.hypercall(1, 64, _op(lit.PUT, 0, Gen((9, 0, 0), index, 0, 0, 0, 0)), memory) == 1
+    assert host.hypercall(1, 64, _op(lit.GET, 0, Gen((9, 0, 0), 1, 0, 0, 0, 1)), memory) == 1  # 1 is now MRU
+    memory[:lit.PAGE] = _fill(3)
+    assert host.hypercall(1, 64, _op(lit.PUT, 0, Gen((9, 0, 0), 3, 0, 0, 0, 0)), memory) == 1
     assert host.pages_held == 2
-    assert host.hypercall(1, 64, _op(GET, 0, Gen((9, 0, 0), 2, 0, 0, 0, 1)), memory) == 0  # evicted
+    assert host.hypercall(1, 64, _op(lit.GET, 0, Gen((9, 0, 0), 2, 0, 0, 0, 1)), memory) == 0  # evicted
     for index in (1, 3):
-        assert host.hypercall(1, 64, _op(GET, 0, Gen((9, 0, 0), index, 0, 0, 0, 1)), memory) == 1
-        assert memory[PAGE:] == _fill(index)
+        assert host.hypercall(1, 64, _op(lit.GET, 0, Gen((9, 0, 0), index, 0, 0, 0, 1)), memory) == 1
+        assert memory[lit.PAGE:] == _fill(index)
     host.close()
 
 
 def test_control_flush_evicts_ephemeral_pages_oldest_first() -> None:
     host = cytmem.make(0, 8)
-    memory = bytearray(2 * PAGE)
-    assert host.hypercall(1, 64, _op(NEW_POOL, 0, Creat((0, 0), 0, 0), "v0"), memory) == 0
-    assert host.hypercall(1, 64, _op(NEW_POOL, 0, Creat((0, 0), PERSIST, 0), "v0"), memory) == 1
+    memory = bytearray(2 * lit.PAGE)
+    assert host.hypercall(1, 64, _op(lit.NEW_POOL, 0, Creat((0, 0), 0, 0), "v0"), memory) == 0
+    assert host.hypercall(1, 64, _op(lit.NEW_POOL, 0, Creat((0, 0), lit.PERSIST, 0), "v0"), memory) == 1
     for pool_id in (0, 1):
         for index in range(3):
-            assert host.hypercall(1, 64, _op(PUT, pool_id, Gen((4,), index, 0, 0, 0, 0), "v0"), memory) == 1
-    flush = _op(CONTROL, 0, Ctrl(FLUSH, 0xFFFF, 11, 0, (0,), 0), "v0")  # 11 KB: two 4 KB pages
-    assert host.hypercall(0, 64, flush, bytearray(PAGE)) == 8  # TMEM-CTRL-003
+            assert host.hypercall(1, 64, _op(lit.PUT, pool_id, Gen((4,), index, 0, 0, 0, 0), "v0"), memory) == 1
+    flush = _op(lit.CONTROL, 0, Ctrl(lit.FLUSH, 0xFFFF, 11, 0, (0,), 0), "v0")  # 11 KB: two 4 KB pages
+    assert host.hypercall(0, 64, flush, bytearray(lit.PAGE)) == 8  # TMEM-CTRL-003
     assert host.pages_held == 4
-    assert host.hypercall(1, 64, _op(GET, 0, Gen((4,), 0, 0, 0, 0, 1), "v0"), memory) == 0
-    assert host.hypercall(1, 64, _op(GET, 0, Gen((4,), 2, 0, 0, 0, 1), "v0"), memory) == 1
-    assert host.hypercall(0, 64, flush, bytearray(PAGE)) == 0  # persistent pages stay
+    assert host.hypercall(1, 64, _op(lit.GET, 0, Gen((4,), 0, 0, 0, 0, 1), "v0"), memory) == 0
+    assert host.hypercall(1, 64, _op(lit.GET, 0, Gen((4,), 2, 0, 0, 0, 1), "v0"), memory) == 1
+    assert host.hypercall(0, 64, flush, bytearray(lit.PAGE)) == 0  # persistent pages stay
     assert host.pages_held == 3
     host.close()
 
 
 def test_page_blocks_are_recycled_and_returned() -> None:
     host = cytmem.make(1, 3)
-    memory = bytearray(2 * PAGE)
-    assert host.hypercall(1, 64, _op(NEW_POOL, 0, Creat((0, 0), V1_SPEC | PERSIST, 0)), memory) == 0
+    memory = bytearray(2 * lit.PAGE)
+    assert host.hypercall(1, 64, _op(lit.NEW_POOL, 0, Creat((0, 0), lit.V1_SPEC | lit.PERSIST, 0)), memory) == 0
     for round_ in range(50):
-        memory[:PAGE] = _fill(round_)
+        memory[:lit.PAGE] = _fill(round_)
         for index in range(3):
-            assert host.hypercall(1, 64, _op(PUT, 0, Gen((1, 0, 0), index, 0, 0, 0, 0)), memory) == 1
-        assert host.hypercall(1, 64, _op(PUT, 0, Gen((1, 0, 0), 3, 0, 0, 0, 0)), memory) == ENOMEM
-        assert host.hypercall(1, 64, _op(GET, 0, Gen((1, 0, 0), 2, 0, 0, 0, 1)), memory) == 1
-        assert memory[PAGE:] == _fill(round_)
+            assert host.hypercall(1, 64, _op(lit.PUT, 0, Gen((1, 0, 0), index, 0, 0, 0, 0)), memory) == 1
+        assert host.hypercall(1, 64, _op(lit.PUT, 0, Gen((1, 0, 0), 3, 0, 0, 0, 0)), memory) == lit.ENOMEM
+        assert host.hypercall(1, 64, _op(lit.GET, 0, Gen((1, 0, 0), 2, 0, 0, 0, 1)), memory) == 1
+        assert memory[lit.PAGE:] == _fill(round_)
         for index in range(3):
-            assert host.hypercall(1, 64, _op(FLUSH_PAGE, 0, Gen((1, 0, 0), index, 0, 0, 0, 0)), memory) == 1
+            assert host.hypercall(1, 64, _op(lit.FLUSH_PAGE, 0, Gen((1, 0, 0), index, 0, 0, 0, 0)), memory) == 1
         assert host.pages_held == 0
     host.destroy_domain(1)
     host.close()
@@ -239,16 +226,16 @@ def test_page_blocks_are_recycled_and_returned() -> None:
 def test_frames_and_buffers_outside_memory_are_efault_without_overflow(ws: int) -> None:
     host = cytmem.make(1, 4)
     top = (1 << ws) - 1
-    memory = bytearray(PAGE)
-    assert host.hypercall(1, ws, _op(NEW_POOL, 0, Creat((0, 0), V1_SPEC | PERSIST, 0), ws=ws), memory) == 0
-    for cmfn in (1, top, top // PAGE + 1):
-        assert host.hypercall(1, ws, _op(PUT, 0, Gen((1, 0, 0), 0, 0, 0, 0, cmfn), ws=ws), memory) == EFAULT
-    assert host.hypercall(1, ws, _op(PUT, 0, Gen((1, 0, 0), 0, 0, 0, 0, 0), ws=ws), memory) == 1
-    assert host.hypercall(1, ws, _op(GET, 0, Gen((1, 0, 0), 0, 0, 0, 0, 0), ws=ws), bytearray()) == EFAULT
-    uuid = _op(CONTROL, 0, Ctrl(18, 1, 0, 0, (0, 0, 0), top - 7), ws=ws)  # SAVE_GET_POOL_UUID
-    assert host.hypercall(0, ws, uuid, bytearray(PAGE)) == EFAULT
-    assert host.hypercall(0, ws, uuid, bytearray()) == EFAULT
-    npages = _op(CONTROL, 0, Ctrl(SAVE_GET_POOL_NPAGES, 1, 0, 0, (0, 0, 0), 0), ws=ws)
+    memory = bytearray(lit.PAGE)
+    assert host.hypercall(1, ws, _op(lit.NEW_POOL, 0, Creat((0, 0), lit.V1_SPEC | lit.PERSIST, 0), ws=ws), memory) == 0
+    for cmfn in (1, top, top // lit.PAGE + 1):
+        assert host.hypercall(1, ws, _op(lit.PUT, 0, Gen((1, 0, 0), 0, 0, 0, 0, cmfn), ws=ws), memory) == lit.EFAULT
+    assert host.hypercall(1, ws, _op(lit.PUT, 0, Gen((1, 0, 0), 0, 0, 0, 0, 0), ws=ws), memory) == 1
+    assert host.hypercall(1, ws, _op(lit.GET, 0, Gen((1, 0, 0), 0, 0, 0, 0, 0), ws=ws), bytearray()) == lit.EFAULT
+    uuid = _op(lit.CONTROL, 0, Ctrl(18, 1, 0, 0, (0, 0, 0), top - 7), ws=ws)  # SAVE_GET_POOL_UUID
+    assert host.hypercall(0, ws, uuid, bytearray(lit.PAGE)) == lit.EFAULT
+    assert host.hypercall(0, ws, uuid, bytearray()) == lit.EFAULT
+    npages = _op(lit.CONTROL, 0, Ctrl(lit.SAVE_GET_POOL_NPAGES, 1, 0, 0, (0, 0, 0), 0), ws=ws)
     assert host.hypercall(0, ws, npages, bytearray()) == 1
     host.close()
 
