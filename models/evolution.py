@@ -12,6 +12,7 @@ incorrectly", and no expected outcome can be derived for the pairing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from .abi import Cmd, member_for
 from .host import NO_POOL_CHECK, PRIVILEGED
@@ -54,7 +55,8 @@ def _field_map(lay: OpLayout, struct: str) -> dict[str, tuple[int, int]]:
     return {f.name: (f.offset, f.size) for f in fs}
 
 
-def field_changes(old: AbiVersion, new: AbiVersion, word_size: int) -> list[FieldChange]:
+@cache
+def field_changes(old: AbiVersion, new: AbiVersion, word_size: int) -> tuple[FieldChange, ...]:
     """Every field whose offset, size or header name differs, tmem_op's then tmem_handle's."""
     out = []
     lo, ln = layout(old, word_size), layout(new, word_size)
@@ -65,7 +67,7 @@ def field_changes(old: AbiVersion, new: AbiVersion, word_size: int) -> list[Fiel
             change = FieldChange(struct, name, a.get(name), b.get(name), ha, hb)
             if change.kinds:
                 out.append(change)
-    return out
+    return tuple(out)  # cached: every command's and pairing's question reads it again
 
 
 def differs(old: AbiVersion, new: AbiVersion, word_size: int, cmd: int) -> list[str]:

@@ -138,8 +138,8 @@ class _Reader:
 def decode(data: bytes) -> SavedClient:
     """Read a whole stream (main block, then an optional extra block); refuse anything else."""
     r = _Reader(bytes(data))
-    version, max_pools, client_flags, weight, cap = _read_client(r)
-    row = _row(version)
+    row, max_pools, client_flags, weight, cap = _read_client(r)
+    version = row.spec
     pools: list[SavedPool] = []
     while True:
         pool = _read_pool(r, row, version, max_pools, pools)
@@ -152,11 +152,11 @@ def decode(data: bytes) -> SavedClient:
     return SavedClient(version, max_pools, client_flags, weight, cap, tuple(pools), invalidated)
 
 
-def _read_client(r: _Reader) -> tuple[int, int, int, int, int]:
-    """The marker, version, max_pools and the client record: (version, max_pools, flags, weight, cap)."""
+def _read_client(r: _Reader) -> tuple[AbiVersion, int, int, int, int]:
+    """The marker, version, max_pools and the client record: (its version's row, max_pools, flags, weight,
+    cap). An unknown version is refused before anything after it is read."""
     r.expect(SAVE_ID_TMEM, r.i32("the tmem marker"), "the tmem marker", 0)
-    version = r.u32("the version")
-    _row(version)  # an unknown version is refused before anything else is read
+    row = _row(r.u32("the version"))
     at = r.pos
     max_pools = r.u32("max_pools")
     r.expect(MAX_POOLS_PER_DOMAIN, max_pools, "max_pools", at)
@@ -170,7 +170,7 @@ def _read_client(r: _Reader) -> tuple[int, int, int, int, int]:
     weight, cap = _signed(r.u32("the weight")), _signed(r.u32("the cap"))
     at = r.pos
     r.expect(U32_ALL_ONES, r.u32("the second separator"), "the second separator", at)
-    return version, max_pools, client_flags, weight, cap
+    return row, max_pools, client_flags, weight, cap
 
 
 def _read_pool(r: _Reader, row: AbiVersion, version: int, max_pools: int,
