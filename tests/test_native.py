@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.native.libraries import INCLUDES, NATIVE, libraries
-from tmem_conformance.backend import BackendArgumentError
+from tmem_conformance.backend import BackendArgumentError, BackendClosedError
 from tmem_conformance.candidates import ctmem
 from tmem_conformance.isolation import run_isolated
 from tmem_conformance.models import codec
@@ -220,3 +220,34 @@ def test_create_with_an_unknown_version_is_a_clear_error(native_libs: dict[str, 
     make = load_library(str(native_libs["ctmem_standalone"]))
     with pytest.raises(library.NativeBackendError, match="returned NULL"):
         make(7, 8)
+
+
+# ---------------------------------------------------------------- pinned guest memory
+
+def test_guest_memory_is_pinned_per_domain_and_let_go() -> None:
+    """A native host keeps one view per domain: the same bytearray again is read and written
+    in place, a pinned one cannot be resized, and another memory, unpin, destroy or close let go."""
+    host = ctmem.make(1, 8)
+    first, second = bytearray(3 * PAGE), bytearray(3 * PAGE)
+    first[PAGE:2 * PAGE] = b"\x5a" * PAGE
+    assert host.hypercall(1, 64, _op(NEW_POOL, 0, Creat((0, 0), V1_SPEC | PERSIST, 0)), first) == 0
+    assert host.hypercall(1, 64, _op(PUT, 0, Gen((1, 0, 0), 0, 0, 0, 0, 1)), first) == 1
+    with pytest.raises(BufferError):
+        first.extend(b"\0")  # pinned by domain 1
+    first[:] = bytes(3 * PAGE)  # writing in place stays allowed
+    assert host.hypercall(1, 64, _op(GET, 0, Gen((1, 0, 0), 0, 0, 0, 0, 2)), first) == 1
+    assert first[2 * PAGE:] == b"\x5a" * PAGE  # the host wrote the memory it was given
+    assert host.hypercall(1, 64, _op(GET, 0, Gen((1, 0, 0), 0, 0, 0, 0, 2)), second) == 1
+    assert second[2 * PAGE:] == b"\x5a" * PAGE
+    first.extend(b"\0")  # another memory for domain 1: the first is let go
+    host.unpin(1)
+    second.extend(b"\0")
+    assert host.hypercall(2, 64, _op(NEW_POOL, 0, Creat((0, 0), V1_SPEC, 0)), second) == 0
+    host.destroy_domain(2)
+    second.extend(b"\0")
+    assert host.hypercall(3, 64, _op(NEW_POOL, 0, Creat((0, 0), V1_SPEC, 0)), second) == 0
+    host.close()
+    second.extend(b"\0")
+    with pytest.raises(BackendClosedError):
+        host.hypercall(3, 64, _op(NEW_POOL, 0, Creat((0, 0), V1_SPEC, 0)), second)
+    second.extend(b"\0")  # a refused call pins nothing
