@@ -63,12 +63,17 @@ class Case:
         return f"{self.machine} {self.direction} {self.peer}" if self.peer else self.machine
 
     def build(self, factory: BackendFactory, dest_factory: BackendFactory | None = None,
-              peers: Mapping[str, BackendFactory] | None = None) -> type[CellMachine]:
+              peers: Mapping[str, BackendFactory] | None = None,
+              tolerated: frozenset[str] = frozenset()) -> type[CellMachine]:
+        """The cell's machine on these backends; `tolerated`: the deviations its level accepts (history.py)."""
         builder = dict(MACHINES[self.cell.kind])[self.machine]
         if self.peer is not None:
             other = (peers or {})[self.peer]
             factory, dest_factory = (factory, other) if self.direction == "to" else (other, factory)
-        return builder(self.cell, factory, dest_factory)
+        machine = builder(self.cell, factory, dest_factory)
+        if tolerated:
+            machine.tolerated = tolerated
+        return machine
 
 
 def parse_shard(shard: str | None) -> tuple[int, int] | None:

@@ -171,9 +171,9 @@ class CheckedHost:
     """One backend host and its model, in lock step."""
 
     def __init__(self, factory: BackendFactory, v: AbiVersion, capacity: int, log: StepLog,
-                 label: str = "host") -> None:
+                 label: str = "host", tolerated: frozenset[str] = frozenset()) -> None:
         self.version, self.label, self.log = v, label, log
-        self.model = ReferenceHost(v, capacity)
+        self.model = ReferenceHost(v, capacity, tolerated)
         log.events.append({"event": "create", "host": label, "version": v.name, "capacity": capacity})
         try:
             self.backend: Backend = factory(v.spec, capacity)

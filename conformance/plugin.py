@@ -25,6 +25,7 @@ from . import profiles
 from .cases import Case, cases_for, parse_peers, select_cells
 from .checked import BackendDied, BackendError, find_exception, machine_steps
 from .models.errors import TmemConformanceError, Violation
+from .models.history import Level, level
 from .registry import LoadedBackend, load
 from .report import CaseResult, Report, Verdict, case_verdict
 from .rundb import RunDatabase
@@ -61,6 +62,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--tmem-quick-look", action="store_true", default=False,
                     help="first run a couple of short examples of every cell, unshrunk, so that a failure shows "
                          "in seconds (certify does this unless told --no-quick-look)")
+    group.addoption("--tmem-level", metavar="LEVEL", default=None,
+                    help="certification level: spec (default) or historical=RELEASE (models/history.py)")
     group.addoption("--tmem-shard", metavar="I/N", default=None,
                     help="run only shard I of N (a deterministic 1/N of the selected cells)")
 
@@ -91,13 +94,14 @@ def pytest_configure(config: pytest.Config) -> None:
         peer_names = parse_peers(config.getoption("--tmem-peers"), spec)
         peers = {name: load(name) for name in peer_names}
         cases = cases_for(config.getoption("--tmem-cells"), config.getoption("--tmem-shard"), peer_names)
+        chosen = level(config.getoption("--tmem-level"))
     except TmemConformanceError as e:
         raise pytest.UsageError(str(e)) from e
     worker = getattr(config, "workerinput", None)
     # The run's example database: made by the controller (or the only process), used by every worker.
     rundb = RunDatabase(worker["tmem_run_examples"]) if worker and "tmem_run_examples" in worker else \
         RunDatabase.create()
-    config.stash[_STATE] = _State(backend, dest, cases, peers, rundb, owner=worker is None)
+    config.stash[_STATE] = _State(backend, dest, cases, peers, rundb, owner=worker is None, level=chosen)
     config.pluginmanager.register(_Recorder(config.stash[_STATE]), "tmem-recorder")
     if SUITE_DIR not in config.args:
         config.args.append(SUITE_DIR)
@@ -105,8 +109,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 class _State:
     def __init__(self, backend: LoadedBackend, dest: LoadedBackend, cases: list[Case],
-                 peers: dict[str, LoadedBackend], rundb: RunDatabase, owner: bool) -> None:
+                 peers: dict[str, LoadedBackend], rundb: RunDatabase, owner: bool, level: Level) -> None:
         self.backend, self.dest, self.cases, self.peers = backend, dest, cases, peers
+        self.level = level
         self.rundb, self.owns_rundb = rundb, owner
         self.results: list[CaseResult] = []
         #: (cell, machine) -> the violation the quick look found there (a case that passes still fails by it)
@@ -185,6 +190,11 @@ def tmem_time_limit(request: pytest.FixtureRequest) -> float:
 
 
 @pytest.fixture
+def tmem_level(request: pytest.FixtureRequest) -> Level:
+    return _state(request.config).level
+
+
+@pytest.fixture
 def tmem_dest_backend(request: pytest.FixtureRequest) -> LoadedBackend:
     return _state(request.config).dest
 
@@ -252,7 +262,8 @@ class _Recorder:
         self.state.results.append(CaseResult(
             info["cell"], info["machine"], verdict, report.duration, info["examples"], info["steps"],
             json.loads(props["tmem-violation"]) if "tmem-violation" in props else None,
-            json.loads(props["tmem-error"]) if "tmem-error" in props else None))
+            json.loads(props["tmem-error"]) if "tmem-error" in props else None,
+            deviations=info.get("deviations", [])))
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         config = session.config
@@ -266,5 +277,5 @@ class _Recorder:
                         if settings().derandomize else None,
                         select_cells(config.getoption("--tmem-cells"), config.getoption("--tmem-shard")),
                         _with_quick_look(st.results, st.quick), st.dest.spec,
-                        config.getoption("--tmem-shard"))
+                        config.getoption("--tmem-shard"), level=st.level.name)
         report.write(path)

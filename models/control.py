@@ -194,6 +194,11 @@ def _pool_value(rule: str, value: Callable[[ControlledHost, Pool], int], meaning
             # An uncertain page may or may not still be counted.
             maybe = len(pool.pages) - pool.sure_pages()
             options = [Outcome(pool.sure_pages(), pool.sure_pages() + maybe, rule, meaning)]
+        if rule == "TMEM-SAVE-004" and "pool-flags-without-version" in host.state.tolerated:
+            bare = value(host, pool) & ~(0xFF << 24)
+            if bare != options[0].lo:
+                options.append(Outcome.ret(bare, rule, "pool flags without the spec version")
+                               .as_deviation("pool-flags-without-version"))
         return Outcomes(what, rule, options)
     return handler
 
@@ -205,7 +210,11 @@ def _pool_uuid(host: ControlledHost, what: str, pool_id: int, c: codec.Ctrl, mem
     if not _in_memory(memory, c.buf, 16):
         return _one(what, "TMEM-HC-005", -int(Errno.EFAULT), "buffer outside memory")
     data = struct.pack("<QQ", *found[1].uuid)
-    return _one(what, "TMEM-SAVE-006", 0, "uuid written", writes=(Write(c.buf, data),))
+    result = _one(what, "TMEM-SAVE-006", 0, "uuid written", writes=(Write(c.buf, data),))
+    if "uuid-falls-through" in host.state.tolerated:  # and on into SAVE_END's body (history.py)
+        result.options.append(Outcome.ret(0, "TMEM-SAVE-006", "uuid written, then the save ended",
+                                          _ended(found[0]), (Write(c.buf, data),)).as_deviation("uuid-falls-through"))
+    return result
 
 
 def _next_page(host: ControlledHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
@@ -227,7 +236,17 @@ def _next_page(host: ControlledHost, what: str, pool_id: int, c: codec.Ctrl, mem
             for k in left:
                 pool.pages.pop(k, None)
             client.reported.pop(pool_id, None)
+            client.saved_slots.add(pool_id)
         result.options.append(Outcome.ret(-1, rule, "every page reported", end))
+    elif "save-skips-first-page" in host.state.tolerated and (
+            len(left) == 1 or (pool_id in client.saved_slots and not reported)):
+        def skip(_: bytes) -> None:  # the stream goes without them: history.py
+            client.reported.pop(pool_id, None)
+            client.saved_slots.add(pool_id)
+        # The skipped page may have been copied out before the iterator moved on: the buffer is the host's.
+        result.options.append(Outcome.ret(-1, rule, "the end, with the pool's first page (or, saved before, "
+                                          "every page) unreported", skip, regions=(Region(c.buf, hsize + PAGE_SIZE),))
+                              .as_deviation("save-skips-first-page"))
     for row in VERSIONS.values():  # a handle in another version's layout
         if row.name != host.version.name and layout(row, 64).handle.size <= hsize + PAGE_SIZE:
             result.diagnoses.append(("TMEM-LAYOUT-001", f"the handle is in the {row.name} layout",
@@ -308,6 +327,11 @@ def _save_end(host: ControlledHost, what: str, pool_id: int, c: codec.Ctrl, memo
     if client is None:
         return _one(what, _no_client(host, c, "TMEM-SAVE-009"), -1, "no such client")
 
+    return _one(what, "TMEM-SAVE-009", 0, "save ended", _ended(client))
+
+
+def _ended(client: Client) -> Callable[[bytes], None]:
+    """SAVE_END's body: the live save stops, the client is as frozen as before SAVE_BEGIN."""
     def end(_: bytes) -> None:
         client.live_migrating = False
         client.invalidated.clear()
@@ -315,7 +339,7 @@ def _save_end(host: ControlledHost, what: str, pool_id: int, c: codec.Ctrl, memo
         client.thawed_by_save_end = not client.frozen
         client.frozen_by = ""
         client.reported.clear()
-    return _one(what, "TMEM-SAVE-009", 0, "save ended", end)
+    return end
 
 
 def _restore_begin(host: ControlledHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:

@@ -14,6 +14,7 @@ Sources: tmem-abi.md sections 1-5, 9 and 10.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import replace
 from functools import lru_cache
@@ -38,7 +39,7 @@ from .control import control_outcomes
 from .errors import LayoutError, ModelError, Violation
 from .host_state import Client, HostState, Key, Oid, Page, Pool
 from .layouts import layout
-from .outcomes import ANY_NEGATIVE, Outcome, Outcomes
+from .outcomes import ANY_NEGATIVE, ANY_POSITIVE, Outcome, Outcomes
 from .pages import ORIGIN, Stored, consistent, put_source, read_writes, window_ok
 from .versions import AbiVersion, version
 
@@ -46,6 +47,9 @@ PRIVILEGED = frozenset({Cmd.CONTROL, Cmd.AUTH, Cmd.RESTORE_NEW})
 NO_POOL_CHECK = PRIVILEGED | {Cmd.NEW_POOL, Cmd.DESTROY_POOL}
 PUTS = frozenset({Cmd.PUT_PAGE, Cmd.NEW_PAGE, Cmd.WRITE})
 GETS = frozenset({Cmd.GET_PAGE, Cmd.READ})
+#: How many readings of a backend (the specification's and historical deviations', history.py) the model
+#: follows at once; those with the most deviations go first.
+MAX_READINGS = 4
 
 
 def neg(e: Errno) -> int:
@@ -55,10 +59,17 @@ def neg(e: Errno) -> int:
 class ReferenceHost:
     """The executable specification of one tmem host of a given ABI version."""
 
-    def __init__(self, abi_version: int | str | AbiVersion, capacity_pages: int) -> None:
+    def __init__(self, abi_version: int | str | AbiVersion, capacity_pages: int,
+                 tolerated: frozenset[str] = frozenset()) -> None:
         if capacity_pages < 0:
             raise ModelError(f"capacity_pages must be 0 or more, not {capacity_pages}")
-        self.state = HostState(version(abi_version), capacity_pages)
+        self.state = HostState(version(abi_version), capacity_pages, tolerated=tolerated)
+        #: the deviations the backend was seen to take: id -> the op that showed it (history.py)
+        self.deviations: dict[str, str] = {}
+        #: other readings of the backend still alive, each with the deviations it took: a call that a
+        #: deviation and the specification answer alike (the uuid query that also ends the save) forks
+        #: the model; a later call that only one reading allows settles it
+        self.alternates: list[tuple[HostState, dict[str, str]]] = []
 
     @property
     def version(self) -> AbiVersion:
@@ -83,6 +94,42 @@ class ReferenceHost:
     def observe(self, domid: int, word_size: int, op: bytes, before: bytes, ret: int,
                 after: bytes) -> Outcome:
         """Check one observed hypercall; raises errors.Violation naming the rule it breaks."""
+        if self.state.tolerated:
+            return self._observe_readings(domid, word_size, op, before, ret, after)
+        return self._observe(domid, word_size, op, before, ret, after)
+
+    def _observe_readings(self, domid: int, word_size: int, op: bytes, before: bytes, ret: int,
+                          after: bytes) -> Outcome:
+        """Observe under every live reading (the specification's first); keep those that allow it.
+
+        The reading with the fewest deviations becomes the model's state; only when none allows the
+        observation is it a violation, named as the specification's reading names it.
+        """
+        primary = self.state
+        alive: list[tuple[HostState, dict[str, str], Outcome]] = []
+        for state, seen in [(self.state, self.deviations), *self.alternates]:
+            self.state = state
+            try:
+                outs = self.outcomes(domid, word_size, op, before)
+                for dev in outs.forks(ret, before, after):
+                    self.state = copy.deepcopy(state)
+                    o = self.outcomes(domid, word_size, op, before).observe_deviation(dev, ret, before, after)
+                    alive.append((self.state, {**seen, dev: outs.what}, o))
+                    self.state = state
+                o = outs.observe(ret, before, after)
+            except Violation:
+                continue
+            alive.append((state, {**seen, o.deviation: outs.what} if o.deviation else seen, o))
+        if not alive:
+            self.state = primary
+            return self._observe(domid, word_size, op, before, ret, after)  # raises, named as ever
+        alive.sort(key=lambda a: len(a[1]))
+        (self.state, self.deviations, chosen), rest = alive[0], alive[1:MAX_READINGS]
+        self.alternates = [(st, seen) for st, seen, _ in rest]
+        return chosen
+
+    def _observe(self, domid: int, word_size: int, op: bytes, before: bytes, ret: int,
+                 after: bytes) -> Outcome:
         try:
             return self.outcomes(domid, word_size, op, before).observe(ret, before, after)
         except Violation as v:
@@ -121,6 +168,14 @@ class ReferenceHost:
         return None
 
     def destroy_domain(self, domid: int) -> None:
+        primary = self.state
+        for state, _ in self.alternates:
+            self.state = state
+            self._destroy_domain(domid)
+        self.state = primary
+        self._destroy_domain(domid)
+
+    def _destroy_domain(self, domid: int) -> None:
         client = self.state.clients.pop(domid, None)
         if client is not None:
             self.state.destroyed.add(domid)
@@ -131,8 +186,12 @@ class ReferenceHost:
     def outcomes_for(self, domid: int, op: codec.TmemOp, memory: bytes) -> Outcomes:
         what = f"{describe(op)} from dom{domid}"
         if op.cmd in PRIVILEGED and domid != DOMID_TOOLSTACK:
-            return Outcomes(what, "TMEM-HC-004", [Outcome.ret(neg(Errno.EPERM), "TMEM-HC-004",
-                                                             "privileged op from a guest")])
+            refused = Outcomes(what, "TMEM-HC-004", [Outcome.ret(neg(Errno.EPERM), "TMEM-HC-004",
+                                                                "privileged op from a guest")])
+            if "privilege-check" in self.state.tolerated:  # answered as the toolstack's (history.py)
+                refused.options += [o.as_deviation("privilege-check")
+                                    for o in self.outcomes_for(DOMID_TOOLSTACK, op, memory).options]
+            return refused
         if op.cmd == Cmd.CONTROL:
             assert isinstance(op.u, codec.Ctrl)
             return control_outcomes(self, what, op.pool_id, op.u, memory)
@@ -253,6 +312,7 @@ class ReferenceHost:
                 if key not in pool.pages:
                     pool.gone.setdefault(key, "TMEM-DESTROY-001")  # a hit shows the old pool's page
             client.slots[slot] = pool
+            client.saved_slots.discard(slot)  # a new pool starts a new save cursor
             pool.users.setdefault(client.domid, set()).add(slot)
             if pool.shared:
                 self.state.shared[pool.uuid] = pool
@@ -271,8 +331,12 @@ class ReferenceHost:
 
     def _destroy_pool(self, what: str, client: Client, pool_id: int) -> Outcomes:
         if not 0 <= pool_id < MAX_POOLS_PER_DOMAIN:
-            return Outcomes(what, "TMEM-DESTROY-002", [Outcome.ret(0, "TMEM-DESTROY-002",
-                                                                  "pool id out of range: nothing")])
+            result = Outcomes(what, "TMEM-DESTROY-002", [Outcome.ret(0, "TMEM-DESTROY-002",
+                                                                    "pool id out of range: nothing")])
+            if "pool-id-unchecked" in self.state.tolerated:  # read past the pool array (history.py)
+                result.options.append(Outcome(ANY_NEGATIVE, ANY_POSITIVE, "TMEM-DESTROY-002",
+                                              "pool id not range-checked: any answer", deviation="pool-id-unchecked"))
+            return result
         if client.slots[pool_id] is None:
             return Outcomes(what, "TMEM-DESTROY-001", [Outcome.ret(0, "TMEM-DESTROY-001", "free slot")])
         return Outcomes(what, "TMEM-DESTROY-001", [Outcome.ret(
@@ -541,7 +605,7 @@ def _then(o: Outcome, extra: Callable[[bytes], None]) -> Outcome:
     def effect(after: bytes) -> None:
         extra(after)
         o.effect(after)
-    return Outcome(o.lo, o.hi, o.rule, o.meaning, o.writes, o.regions, effect)
+    return replace(o, effect=effect)
 
 
 #: The rule that keeps a sure page of a pool, by the pool's persist flag.

@@ -148,6 +148,9 @@ class Client:
     destroyed_pages: dict[int, set[Key]] = field(default_factory=dict)
     #: the version gate refused one of its NEW_POOLs: a later refusal of a good one names TMEM-PAIR-003
     version_refused: bool = False
+    #: slots whose pages a save has iterated to the end (a historical cursor stays there: history.py)
+    saved_slots: set[int] = field(default_factory=set)
+
 
     def pool(self, pool_id: int) -> Pool | None:
         if 0 <= pool_id < MAX_POOLS_PER_DOMAIN:
@@ -170,6 +173,8 @@ class HostState:
     #: domids the toolstack probed with a control sub-op while they had no client (a restore's
     #: version check): the probe must not create one (TMEM-MIG-002)
     probed: set[int] = field(default_factory=set)
+    #: the historical deviations (models/history.py) the certification level accepts
+    tolerated: frozenset[str] = frozenset()
 
     def pools(self) -> list[Pool]:
         seen: dict[int, Pool] = {}

@@ -10,7 +10,7 @@ writes never carry different effects: the host merges them first.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .errors import Violation
 
@@ -69,6 +69,8 @@ class Outcome:
     writes: tuple[Write, ...] = ()
     regions: tuple[Region, ...] = ()
     effect: Effect = field(default=_noop, compare=False, repr=False)
+    #: the id of the historical deviation (models/history.py) this outcome is, "" for the specification's
+    deviation: str = ""
 
     @classmethod
     def ret(cls, value: int, rule: str, meaning: str, effect: Effect = _noop,
@@ -77,6 +79,10 @@ class Outcome:
 
     def admits(self, ret: int) -> bool:
         return self.lo <= ret <= self.hi
+
+    def as_deviation(self, deviation: str, meaning: str | None = None) -> Outcome:
+        """This outcome as a historical release's, accepted only at a level that tolerates `deviation`."""
+        return replace(self, deviation=deviation, meaning=meaning or self.meaning)
 
     def describe_ret(self) -> str:
         if self.lo == self.hi:
@@ -133,6 +139,21 @@ class Outcomes:
         """The outcome that allows this observation, or None; changes nothing."""
         return next((o for o in self.options if o.admits(ret) and o.memory_mismatch(before, after) is None),
                     None)
+
+    def forks(self, ret: int, before: bytes, after: bytes) -> list[str]:
+        """The deviations that fit this observation as well as an outcome of the specification does (the
+        call alone cannot tell them apart: the model follows both until a later call does)."""
+        fits = [o for o in self.options if o.admits(ret) and o.memory_mismatch(before, after) is None]
+        if not any(not o.deviation for o in fits):
+            return []
+        return list(dict.fromkeys(o.deviation for o in fits if o.deviation))
+
+    def observe_deviation(self, deviation: str, ret: int, before: bytes, after: bytes) -> Outcome:
+        """Apply the narrowing of `deviation`'s outcome that fits this observation (see forks)."""
+        o = next(o for o in self.options if o.deviation == deviation and o.admits(ret)
+                 and o.memory_mismatch(before, after) is None)
+        o.effect(after)
+        return o
 
     def expected(self) -> str:
         return " or ".join(f"{o.describe_ret()} ({o.meaning})" for o in self.options)

@@ -14,6 +14,7 @@ from .. import isolation
 from ..backend import BackendFactory
 from ..checked import BackendError, StepLog
 from ..models.errors import Violation
+from ..models.history import DEVIATIONS
 from ..models.matrix import Cell
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -76,8 +77,12 @@ class CellMachine(RuleBasedStateMachine):
     factory: ClassVar[BackendFactory]
     dest_factory: ClassVar[BackendFactory | None] = None
 
+    #: the historical deviations the certification level accepts (models/history.py)
+    tolerated: ClassVar[frozenset[str]] = frozenset()
     examples = 0
     steps = 0
+    #: the deviations passing examples took: id -> the op that first showed it
+    deviations: ClassVar[dict[str, str]]
     #: True: a step is a rule that returned (`logged` counts it); False: the machine counts its hypercalls
     steps_are_rules: ClassVar[bool] = True
     rule_counts: Counter[str]
@@ -117,5 +122,18 @@ class CellMachine(RuleBasedStateMachine):
         type(self).steps += 1
 
     def teardown(self) -> None:
+        if not self.failed:
+            seen = type(self).__dict__.get("deviations")
+            if seen is None:
+                seen = type(self).deviations = {}
+            for h in self.hosts:
+                for dev, what in h.model.deviations.items():
+                    seen.setdefault(dev, what)
         for h in self.hosts:
             h.close()
+
+
+def deviation_records(machine: type[CellMachine]) -> list[dict[str, str]]:
+    """The deviations a machine's passing examples took, as the report names them (history.py)."""
+    seen = machine.__dict__.get("deviations", {})
+    return [DEVIATIONS[dev].record(what) for dev, what in sorted(seen.items())]

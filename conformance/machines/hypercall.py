@@ -79,7 +79,7 @@ class RawMachine(CellMachine):
     def boot(self, capacity: int, others: tuple[int, int], shared_uuid: tuple[int, int],
              persist: bool) -> object:
         """A host, and each guest with a private persistent, a private ephemeral and a shared pool."""
-        self.host = CheckedHost(self.factory, self.version, capacity, self.log)
+        self.host = CheckedHost(self.factory, self.version, capacity, self.log, tolerated=self.tolerated)
         self.hosts.append(self.host)
         self.word = {1: self.cell.word_size, 2: others[0], 3: others[1], 0: 64}
         self.memory = {d: bytearray(PAGES_PER_DOMAIN * PAGE_SIZE) for d in (0, *GUESTS, *NEWCOMERS, *RESTORED)}

@@ -19,7 +19,8 @@ from ..checked import PAGE_RULES, CheckedHost, violation
 from ..models import codec
 from ..models.abi import U64_ALL_ONES, Cmd, Subop
 from ..models.errors import StreamError
-from ..models.guests import GuestKernel
+from ..models.guests import GuestKernel, frontswap_handle
+from ..models.stream import decode
 from ..models.matrix import Cell
 from ..models.toolstack import Toolstack
 from ..models.versions import VERSIONS, AbiVersion
@@ -29,6 +30,8 @@ GUEST, BYSTANDER = 1, 2
 #: The source still runs the guest after a save: its puts must work again (TMEM-MIG-003).
 SOURCE_THAWED = {"TMEM-SAVE-009": "TMEM-MIG-003"}
 BYSTANDER_PAGES = 2
+#: Deviations whose save streams lack pages the guest stored (models/history.py).
+LOSSY = frozenset({"save-skips-first-page", "uuid-falls-through"})
 #: What a guest that has nothing swapped out swaps out first at its destination (an offset no rule draws).
 RESUME_PAGE = (0, 41, bytes([0x5A]) * 4096)
 #: The handle of the page the guest tries to put while SAVE_BEGIN has it frozen (no guest uses it).
@@ -49,10 +52,11 @@ class MigrationMachine(CellMachine):
     @initialize(capacity=st.integers(8, 40))
     @logged(step=False)
     def boot(self, capacity: int) -> None:
-        self.here = self.host = CheckedHost(self.factory, self.source_version, capacity, self.log, "source")
+        self.here = self.host = CheckedHost(self.factory, self.source_version, capacity, self.log, "source",
+                                            self.tolerated)
         # The destination also holds the bystander's pages: room for them comes on top.
         self.there = CheckedHost(self.dest_factory or self.factory, self.dest_version, capacity + BYSTANDER_PAGES,
-                                 self.log, "destination")
+                                 self.log, "destination", self.tolerated)
         self.hosts += [self.here, self.there]
         self.guest = GuestKernel.of(self.source_version.name, self.cell.word_size, GUEST, self.here)
         self.guest.frontswap_init()
@@ -141,10 +145,11 @@ class MigrationMachine(CellMachine):
     def where(self) -> str:
         return f"restore on a {self.there.version.name} host of a stream from a {self.here.version.name} host"
 
-    def moved(self, refused: str | None) -> None:
+    def moved(self, refused: str | None, data: bytes) -> None:
         """The cell's move is intact: the guest now runs on the destination with every page it had."""
         if refused is not None:
             raise violation("TMEM-MIG-001", self.where(), "the guest restored", f"refused: {refused}", self.log)
+        self.forget_unsaved(data)
         self.here.destroy_domain(GUEST)  # the source domain is gone once the move is done
         self.guest.port = self.there
         self.here, self.there = self.there, self.here
@@ -155,6 +160,24 @@ class MigrationMachine(CellMachine):
             with self.checked(self.guest).promised({r: "TMEM-MIG-001" for r in PAGE_RULES}):
                 self.guest.swap_out(*RESUME_PAGE)
             self.swapped[RESUME_PAGE[:2]] = RESUME_PAGE[2]
+
+    def forget_unsaved(self, data: bytes) -> None:
+        """Pages a historical save left out of the stream are lost with the move (models/history.py: the
+        pool's first page; after a uuid query that ended the save, what the guest put meanwhile). Those
+        deviations are reported, so the guest forgets the pages instead of failing the move for them."""
+        if not LOSSY & set(self.here.model.deviations) or not data:
+            return
+        carried = {(p.oid, p.index) for pool in decode(data).pools if pool.pool_id == self.guest.frontswap_pool
+                   for p in pool.pages}
+        for key in list(self.swapped):
+            if key in self.guest.in_tmem and frontswap_handle(*key, self.guest.oid_words) not in carried:
+                del self.swapped[key]
+                self.guest.in_tmem.pop(key, None)
+
+    def refused_by_history(self, refused: str | None) -> bool:
+        """A same-version move the source's historical save stream makes the destination refuse
+        (models/history.py, pool-flags-without-version): the release's outcome, the guest stays."""
+        return refused is not None and "pool-flags-without-version" in self.here.model.deviations
 
     def not_moved(self, refused: str | None) -> None:
         """The cell's move is refused: the destination has no client, the source keeps every page."""
@@ -172,8 +195,8 @@ class MigrationMachine(CellMachine):
             refused = None
         except StreamError as e:
             refused = str(e)
-        if self.cell.expected == "intact":  # the same spec at both ends (models/matrix.py)
-            self.moved(refused)
+        if self.cell.expected == "intact" and not self.refused_by_history(refused):  # same spec at both ends
+            self.moved(refused, data)
         else:
             self.not_moved(refused)
         self.check_bystander()

@@ -50,7 +50,7 @@ class PairingMachine(CellMachine):
     @initialize(capacity=st.integers(2, 40))
     @logged(step=False)
     def boot(self, capacity: int) -> None:
-        self.host = CheckedHost(self.factory, self.version, capacity, self.log)
+        self.host = CheckedHost(self.factory, self.version, capacity, self.log, tolerated=self.tolerated)
         self.hosts.append(self.host)
         self.guest = GuestKernel.of(self.guest_kind, self.cell.word_size, 1, self.host)
         self.peer = GuestKernel.of(self.guest_kind, self.cell.word_size, 2, self.host)

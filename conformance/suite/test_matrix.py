@@ -18,6 +18,8 @@ from hypothesis.stateful import run_state_machine_as_test
 from tmem_conformance.cases import Case
 from tmem_conformance.checked import BackendDied, BackendError, find_exception, find_violation, steps_from_trail
 from tmem_conformance.isolation import run_isolated
+from tmem_conformance.machines.base import deviation_records
+from tmem_conformance.models.history import Level
 from tmem_conformance.outofprocess import out_of_process
 from tmem_conformance.profiles import quiet_collector
 from tmem_conformance.registry import LoadedBackend
@@ -34,7 +36,7 @@ QUICK_EXAMPLES, QUICK_STEPS = 2, 10
 
 
 def test_quick_look(tmem_quick_cell: list[Case], tmem_backend: LoadedBackend, tmem_dest_backend: LoadedBackend,
-                    tmem_peers: dict[str, LoadedBackend], tmem_time_limit: float,
+                    tmem_peers: dict[str, LoadedBackend], tmem_time_limit: float, tmem_level: Level,
                     request: pytest.FixtureRequest) -> None:
     quick = settings(settings(), max_examples=QUICK_EXAMPLES, stateful_step_count=QUICK_STEPS,
                      phases=[Phase.explicit, Phase.generate], database=None)
@@ -43,7 +45,7 @@ def test_quick_look(tmem_quick_cell: list[Case], tmem_backend: LoadedBackend, tm
         quiet_collector()
         for case in tmem_quick_cell:
             machine = case.build(tmem_backend.factory, tmem_dest_backend.factory,
-                                 {name: peer.factory for name, peer in tmem_peers.items()})
+                                 {name: peer.factory for name, peer in tmem_peers.items()}, tmem_level.tolerated)
             try:
                 run_state_machine_as_test(machine, settings=quick)
             except Exception as e:
@@ -64,13 +66,13 @@ def test_quick_look(tmem_quick_cell: list[Case], tmem_backend: LoadedBackend, tm
 
 def test_cell(tmem_case: Case, tmem_backend: LoadedBackend, tmem_dest_backend: LoadedBackend,
               tmem_peers: dict[str, LoadedBackend], tmem_time_limit: float, tmem_shrink_seconds: float,
-              tmem_rundb: RunDatabase, request: pytest.FixtureRequest) -> None:
+              tmem_rundb: RunDatabase, tmem_level: Level, request: pytest.FixtureRequest) -> None:
     machine = tmem_case.build(tmem_backend.factory, tmem_dest_backend.factory,
-                              {name: peer.factory for name, peer in tmem_peers.items()})
+                              {name: peer.factory for name, peer in tmem_peers.items()}, tmem_level.tolerated)
     # Its family's counterexamples first (rundb.py); derandomized generation is unchanged by them.
     current = settings(settings(), database=tmem_rundb.examples(tmem_case.family, settings().database))
 
-    def run() -> tuple[int, int, BaseException | None]:
+    def run() -> tuple[int, int, list[dict[str, str]], BaseException | None]:
         quiet_collector()
         # Hypothesis stops shrinking after this long and reports the smallest counterexample so far.
         engine.MAX_SHRINKING_SECONDS = tmem_shrink_seconds
@@ -82,13 +84,14 @@ def test_cell(tmem_case: Case, tmem_backend: LoadedBackend, tmem_dest_backend: L
                 began = machine.first_failure
                 v.fully_shrunk = Phase.shrink in current.phases and (
                     began is None or time.monotonic() - began < tmem_shrink_seconds)
-            return machine.examples, machine.steps, e
-        return machine.examples, machine.steps, None
+            return machine.examples, machine.steps, [], e
+        return machine.examples, machine.steps, deviation_records(machine), None
 
     result = run_isolated(run, timeout=tmem_time_limit, trail=True)
-    examples, steps, failure = result.value if result.kind == "ok" else (0, 0, None)
+    examples, steps, deviations, failure = result.value if result.kind == "ok" else (0, 0, [], None)
     request.node.user_properties.append(("tmem", json.dumps({
-        "cell": tmem_case.cell.id, "machine": tmem_case.label, "examples": examples, "steps": steps})))
+        "cell": tmem_case.cell.id, "machine": tmem_case.label, "examples": examples, "steps": steps,
+        **({"deviations": deviations} if deviations else {})})))
     if result.kind in ("crash", "hang"):
         steps = steps_from_trail(result.trail)
         flight = f"; the op in flight: {steps[-1]}" if steps else ""
