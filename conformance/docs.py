@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .models.choices import CHOICES
+from .models.history import DEVIATIONS
 from .models.layouts import OFFSET_NAMES, header_name, layouts_table
 from .models.matrix import GUESTS, OUTCOMES
 from .models.rules import AREAS, RULES, anchor
@@ -44,6 +45,21 @@ def choices_section() -> list[str]:
         rules = ", ".join(f"[{r}](#{anchor(r)})" for r in c.rules)
         out.append(f"| {c.situation} (`{c.id}`) | {'; or '.join(c.allowed)} | {c.required} | {rules} | "
                    f"{c.source} |")
+    return out + [""]
+
+
+def levels_section() -> list[str]:
+    """Section 9 of tmem-abi.md as the certification levels: what each historical level accepts."""
+    out = ["## Certification levels", "",
+           "`certify --level spec` (the default) certifies the ABI as fixed. `certify --level historical=RELEASE` "
+           "accepts each defect that release's host had as a known deviation: the cell's verdict is "
+           "`deviation` (never `pass`), naming the deviation and the fix it lacks; any other defect still "
+           "fails. `tmem-conformance selftest` certifies a host reproducing each release at its level.", "",
+           "| deviation | releases | the release's behaviour | rule its fix restored | fix |",
+           "|---|---|---|---|---|"]
+    for d in DEVIATIONS.values():
+        out.append(f"| `{d.id}` | {', '.join(sorted(d.releases))} | {d.summary} | [{d.rule}](#{anchor(d.rule)}) "
+                   f"| {d.fix} |")
     return out + [""]
 
 
@@ -90,7 +106,7 @@ def render() -> str:
                    + " |")
     for name in OFFSET_NAMES:
         out.append(f"| {name} | " + " | ".join(str(table[v][ws]["offsetof"][name]) for v, ws in cols) + " |")
-    out += [""] + choices_section()
+    out += [""] + choices_section() + levels_section()
     out += ["## Where tmem-abi.md leaves a choice", ""]
     out += [f"- **{title}**: {text}" for title, text in DECISIONS]
     out += ["", "## Certifying your own backend", "",

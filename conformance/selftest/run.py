@@ -3,7 +3,10 @@
 Every fault of the catalogue is certified on the cells that expose it and
 must be killed naming one of its expected rules; every legal variant (a
 host taking another choice tmem-abi.md section 10 allows) is certified on
-every cell and must pass; every rule must be named by some killed fault.
+every cell and must pass; every rule must be named by some killed fault;
+a host reproducing each historical release (historical.py) is certified at
+that release's level on every cell and must be named by exactly its
+deviations (models/history.py).
 Each entry runs as its own `tmem-conformance certify ... -n 0` process, the
 same path an implementer's backend takes, N of them at a time.
 """
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..models.errors import UsageError
+from ..models.history import RELEASES, deviations_of
 from ..models.rules import RULES
 from ..paths import writable
 from ..profiles import PROFILES
@@ -36,12 +40,15 @@ CERTIFY = "import sys; from tmem_conformance.cli import main; sys.exit(main())"
 
 @dataclass(frozen=True)
 class Job:
-    kind: str  # "fault" or "variant"
+    kind: str  # "fault", "variant" or "release"
     name: str
     spec: str
     cells: str | None
     expect_rules: frozenset[str] = frozenset()
     choice: str = ""
+    #: a release: the certification level it runs at, and the deviations it must be named by, exactly
+    level: str = "spec"
+    expect_deviations: frozenset[str] = frozenset()
 
 
 def jobs() -> list[Job]:
@@ -49,12 +56,17 @@ def jobs() -> list[Job]:
     from .faults import FAULTS
     from .variants import VARIANTS
     out = [Job("variant", v.name, backends.spec(v.name), None, choice=v.choice) for v in VARIANTS.values()]
+    out += [Job("release", f"xen-{r}", f"{HISTORICAL_MODULE}:xen_{r.replace('.', '_')}", None,
+                level=f"historical={r}", expect_deviations=frozenset(d.id for d in deviations_of(r)))
+            for r in RELEASES]
     out += [Job("fault", f.name, f"{FAULTS_MODULE}:{f.backend.__name__}", f.cells, frozenset(f.expect_rules))
             for f in FAULTS.values()]
     return out
 
 
 FAULTS_MODULE = "tmem_conformance.selftest.faults"
+HISTORICAL_MODULE = "tmem_conformance.selftest.historical"
+KINDS = ("fault", "variant", "release")
 
 
 def certify_argv(job: Job, profile: str, report: str, time_limit: float | None) -> list[str]:
@@ -62,6 +74,8 @@ def certify_argv(job: Job, profile: str, report: str, time_limit: float | None) 
             "--peers", "none", "--quiet", "--no-quick-look", "--report", report]  # the full checks' own power
     if job.cells:
         argv += ["--cells", job.cells]
+    if job.level != "spec":
+        argv += ["--level", job.level]
     if job.kind == "fault":
         argv += ["--no-shrink", "--exitfirst"]  # the question is whether and by which rule, not the shortest steps
     if time_limit:
@@ -89,6 +103,8 @@ def run_job(job: Job, profile: str, time_limit: float | None) -> dict[str, Any]:
     cells = doc["cells"]
     rules = sorted({v["rule"] for c in cells for v in c["violations"]})
     failed = [c["id"] for c in cells if c["verdict"] not in (Verdict.PASS, Verdict.NOT_RUN)]
+    if job.kind == "release":
+        return release_result(job, cells, rules, seconds)
     if job.kind == "variant":
         return {"name": job.name, "choice": job.choice, "verdict": Verdict.PASS if not failed else Verdict.FAIL,
                 "failed_cells": failed, "rules": rules, "seconds": seconds,
@@ -99,9 +115,19 @@ def run_job(job: Job, profile: str, time_limit: float | None) -> dict[str, Any]:
             "verdicts": sorted({c["verdict"] for c in cells})}
 
 
+def release_result(job: Job, cells: list[dict[str, Any]], rules: list[str], seconds: float) -> dict[str, Any]:
+    """A release reproduced: every cell passes or deviates, and the deviations named are exactly its own."""
+    named = sorted({d["deviation"] for c in cells for d in c.get("deviations", [])})
+    failed = [c["id"] for c in cells if c["verdict"] not in (Verdict.PASS, Verdict.DEVIATION)]
+    ok = not failed and set(named) == job.expect_deviations
+    return {"name": job.name, "level": job.level, "verdict": "reproduced" if ok else "not reproduced",
+            "expect_deviations": sorted(job.expect_deviations), "deviations": named, "failed_cells": failed,
+            "rules": rules, "seconds": seconds}
+
+
 def run(profile: str, workers: int, only: str | None = None,
         progress: Callable[[str], None] | None = None, time_limit: float | None = None,
-        kinds: tuple[str, ...] = ("fault", "variant")) -> dict[str, Any]:
+        kinds: tuple[str, ...] = KINDS) -> dict[str, Any]:
     todo = [j for j in jobs() if j.kind in kinds and (only is None or any(p in j.name for p in only.split(",")))]
     if not todo:
         raise UsageError(f"selftest --only {only!r} matches no fault or variant")
@@ -117,26 +143,30 @@ def run(profile: str, workers: int, only: str | None = None,
                          f"{r['seconds']:7.1f}s")
     faults = [results[("fault", j.name)] for j in todo if j.kind == "fault"]
     variants = [results[("variant", j.name)] for j in todo if j.kind == "variant"]
+    releases = [results[("release", j.name)] for j in todo if j.kind == "release"]
     covered: dict[str, list[str]] = {r: [] for r in RULES}
     for f in faults:
         for rule in f["rules"]:
             if rule in f["expect_rules"] and rule in covered:
                 covered[rule].append(f["name"])
     return {"profile": profile, "seconds": round(time.monotonic() - started, 1), "faults": faults,
-            "variants": variants, "rules": covered}
+            "variants": variants, "releases": releases, "rules": covered}
 
 
 def passed(doc: dict[str, Any]) -> bool:
     """Every fault killed naming an expected rule, every variant passing, every rule covered."""
     return (all(f["verdict"] == "killed" and f["named_expected"] for f in doc["faults"])
             and all(v["verdict"] == Verdict.PASS for v in doc["variants"])
+            and all(r["verdict"] == "reproduced" for r in doc.get("releases", []))
             and all(doc["rules"].values()))
 
 
 def summary(doc: dict[str, Any]) -> dict[str, tuple[int, int]]:
     faults, variants, rules = doc["faults"], doc["variants"], doc["rules"]
+    releases = doc.get("releases", [])
     return {"faults killed": (sum(f["verdict"] == "killed" and f["named_expected"] for f in faults), len(faults)),
             "variants passed": (sum(v["verdict"] == Verdict.PASS for v in variants), len(variants)),
+            "releases reproduced": (sum(r["verdict"] == "reproduced" for r in releases), len(releases)),
             "rules covered": (sum(bool(v) for v in rules.values()), len(rules))}
 
 
@@ -163,6 +193,11 @@ def render_markdown(doc: dict[str, Any]) -> str:
     for v in doc["variants"]:
         out.append(f"| {v['name']} | {v['choice']} | {v['verdict']} | {', '.join(v['failed_cells']) or '-'} | "
                    f"{v['seconds']} |")
+    out += ["", "## Historical releases (each must certify at its level with exactly its deviations)", "",
+            "| release | level | verdict | deviations named | failed cells | seconds |", "|---|---|---|---|---|---|"]
+    for r in doc.get("releases", []):
+        out.append(f"| {r['name']} | {r['level']} | {r['verdict']} | {', '.join(r['deviations']) or '-'} | "
+                   f"{', '.join(r['failed_cells']) or '-'} | {r['seconds']} |")
     missing = [r for r, names in doc["rules"].items() if not names]
     out += ["", "## Rules not named by any fault", "", ", ".join(missing) or "none", ""]
     return "\n".join(out)
@@ -179,6 +214,10 @@ def render_text(doc: dict[str, Any]) -> str:
         if v["verdict"] != Verdict.PASS:
             lines.append(f"  variant {v['name']} ({v['choice']}): fails {v['failed_cells']}: "
                          f"{'; '.join(v['violations'])[:400]}")
+    for r in doc.get("releases", []):
+        if r["verdict"] != "reproduced":
+            lines.append(f"  release {r['name']} at {r['level']}: named {r['deviations']}, expected exactly "
+                         f"{r['expect_deviations']}; failed cells {r['failed_cells']} ({', '.join(r['rules'])})")
     missing = [r for r, names in doc["rules"].items() if not names]
     if missing:
         lines.append(f"  rules no fault names: {', '.join(missing)}")
@@ -187,13 +226,16 @@ def render_text(doc: dict[str, Any]) -> str:
 
 def list_jobs(fmt: str) -> int:
     rows = [{"kind": j.kind, "name": j.name, "backend": j.spec, "cells": j.cells or "every cell",
-             **({"expect_rules": sorted(j.expect_rules)} if j.kind == "fault" else {"choice": j.choice})}
+             **({"expect_rules": sorted(j.expect_rules)} if j.kind == "fault" else
+                {"level": j.level, "expect_deviations": sorted(j.expect_deviations)} if j.kind == "release" else
+                {"choice": j.choice})}
             for j in jobs()]
     if fmt == "json":
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return 0
     for r in rows:
-        what = ", ".join(r["expect_rules"]) if r["kind"] == "fault" else f"section 10 row {r['choice']}"
+        what = ", ".join(r["expect_rules"]) if r["kind"] == "fault" else f"section 10 row {r.get('choice')}" \
+            if r["kind"] == "variant" else f"{r['level']}: {', '.join(r['expect_deviations'])}"
         sys.stdout.write(f"{r['kind']:7} {r['name']:36} {r['cells']:40} {what}\n")
     return 0
 
@@ -207,7 +249,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--report", metavar="FILE.json", help="write the JSON result here")
     p.add_argument("--format", choices=FORMATS, default="text", help="what to print at the end")
     p.add_argument("--only", metavar="NAMES", help="comma-separated substrings of fault/variant names")
-    p.add_argument("--kind", choices=("fault", "variant"), help="only the faults, or only the legal variants")
+    p.add_argument("--kind", choices=KINDS, help="only the faults, the legal variants, or the historical releases")
     p.add_argument("--list", action="store_true", help="print the faults and variants that would run, and stop")
     p.add_argument("--time-limit", type=float, metavar="SECONDS", help="per case, as for certify")
     p.add_argument("--save-power", action="store_true",
@@ -225,7 +267,7 @@ def main(args: argparse.Namespace) -> int:
         return list_jobs(args.format)
     doc = run(args.profile, int(workers), args.only,
               progress=None if args.format == "json" else lambda line: print(line, flush=True),
-              time_limit=args.time_limit, kinds=(args.kind,) if args.kind else ("fault", "variant"))
+              time_limit=args.time_limit, kinds=(args.kind,) if args.kind else KINDS)
     if args.report:
         with open(args.report, "w", encoding="utf-8") as f:
             json.dump(doc, f, indent=2)
