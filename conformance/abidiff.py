@@ -24,12 +24,12 @@ from .models.ctypes_table import WORD_SIZES
 from .models.evolution import HEAD_ONLY, differs, field_changes, pairing
 from .models.host import PRIVILEGED
 from .models.layouts import layout
-from .models.revisions import load
 from .models.versions import VERSIONS, AbiVersion, version
+from .paths import add_abi_file
 
 FORMATS = ("text", "markdown", "json")
-#: Columns shown in their own sections, not as plain row values.
-_SECTIONED = ("commands", "subops", "retired_commands", "retired_subops", "features")
+#: Columns shown in sections of their own, or not ABI facts at all (where a row was read from).
+_SECTIONED = ("commands", "subops", "retired_commands", "retired_subops", "features", "source")
 
 
 def diff(old_key: str | int, new_key: str | int,
@@ -135,13 +135,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("old", metavar="OLD", help=f"a revision ({', '.join(VERSIONS)}) or its spec number")
     p.add_argument("new", metavar="NEW")
     p.add_argument("--format", choices=FORMATS, default="text")
-    p.add_argument("--abi-file", metavar="REV.toml", action="append", default=[],
-                   help="add a proposed revision described as data (repeatable; see examples/)")
+    add_abi_file(p)
     p.set_defaults(func=main)
 
 
+
 def main(args: argparse.Namespace) -> int:
-    doc = diff(_key(args.old), _key(args.new), load(args.abi_file))
+    doc = diff(_key(args.old), _key(args.new), VERSIONS)  # with the --abi-file rows cli.main installed
     if args.format == "json":
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:

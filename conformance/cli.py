@@ -7,14 +7,16 @@ certification exits 1.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import __version__
 from .models.errors import TmemConformanceError, UsageError
-from .paths import writable
+from .paths import add_abi_file, writable
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 Command = Callable[[argparse.Namespace], int]
@@ -98,6 +100,15 @@ def _bench(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def abi_files_installed(paths: Sequence[str]) -> contextlib.AbstractContextManager[object]:
+    """The revisions of --abi-file in the version table and the matrix while the command runs (absolute
+    paths, so that certify's workers, wherever they run, read the same files)."""
+    if not paths:
+        return contextlib.nullcontext()
+    from .models.revisions import installed
+    return installed([os.path.abspath(p) for p in paths])
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tmem-conformance",
                                 description="Conformance suite for the Xen tmem hypercall ABI (v0, v1).")
@@ -108,9 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=_layouts)
     sp = sub.add_parser("matrix", help="the documented compatibility matrix")
     sp.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    add_abi_file(sp)
     sp.set_defaults(func=_matrix)
     sp = sub.add_parser("docs", help="print CONFORMANCE.md (the matrix and the rule catalogue)")
     sp.add_argument("-o", "--output", help="write to this file instead of standard output")
+    add_abi_file(sp)
     sp.set_defaults(func=_docs)
     sp = sub.add_parser("header", help="print tmem_backend.h, the C ABI a native backend exports")
     sp.set_defaults(func=_header)
@@ -173,7 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        return int(args.func(args))
+        with abi_files_installed(getattr(args, "abi_file", None) or []):
+            return int(args.func(args))
     except UsageError as e:
         print(f"tmem-conformance {args.command}: error: {e}", file=sys.stderr)
         return EXIT_USAGE

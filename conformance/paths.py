@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 
 from .models.errors import UsageError
@@ -29,3 +30,9 @@ def readable(path: str, what: str) -> None:
         raise UsageError(f"{what} {path!r} does not exist")
     if not os.access(path, os.R_OK):
         raise UsageError(f"{what} {path!r} cannot be read (permission denied)")
+
+
+def add_abi_file(p: argparse.ArgumentParser) -> None:
+    """--abi-file: the command sees the revision each file describes as one more row (cli.main installs it)."""
+    p.add_argument("--abi-file", metavar="REV.toml", action="append", default=[],
+                   help="add a proposed ABI revision described as data (repeatable; see examples/)")

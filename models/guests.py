@@ -47,6 +47,8 @@ class GuestKernel:
     versions: dict[str, AbiVersion] = field(default_factory=lambda: dict(VERSIONS))
     memory: bytearray = field(default_factory=lambda: bytearray(SCRATCH_PAGES * PAGE_SIZE))
     negotiated: AbiVersion | None = None
+    #: the optional feature bits (of the negotiated revision) its host took
+    features: int = 0
     tried: list[tuple[str, int]] = field(default_factory=list)
     frontswap_pool: int | None = None
     fs_pools: dict[str, int | None] = field(default_factory=dict)  # fs name -> pool id or None
@@ -77,14 +79,22 @@ class GuestKernel:
                                    self.memory)
 
     def _new_pool(self, persist: bool, shared: bool = False, uuid: tuple[int, int] = (0, 0)) -> int | None:
-        """Negotiate on the first pool; later pools use the negotiated version only."""
-        candidates = [self.negotiated] if self.negotiated else [self.versions[v] for v in self.kind.speaks]
-        for row in candidates:
-            flags = pool_flags(persist=persist, shared=shared, spec=row.spec)
+        """Negotiate on the first pool; later pools use the negotiated version (and features) only.
+
+        A revision with optional features asks for all of them first; refused, it asks again without
+        them, then falls back to the next version it speaks.
+        """
+        if self.negotiated:
+            candidates = [(self.negotiated, self.features)]
+        else:
+            candidates = [(row, bits) for row in (self.versions[v] for v in self.kind.speaks)
+                          for bits in dict.fromkeys((row.feature_bits, 0))]
+        for row, bits in candidates:
+            flags = pool_flags(persist=persist, shared=shared, spec=row.spec) | bits
             got = self._call(row, codec.TmemOp(Cmd.NEW_POOL, 0, codec.Creat(uuid, flags, 0)))
-            self.tried.append((row.name, got))
+            self.tried.append((row.name if not bits else f"{row.name} with features {bits:#x}", got))
             if got >= 0:
-                self.negotiated = row
+                self.negotiated, self.features = row, bits
                 return got
             if got != -Errno.EPERM:
                 return None

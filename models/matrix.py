@@ -36,7 +36,30 @@ _GUESTS = (
     GuestKind("v1+shim", ("v1", "v0"),
               "a v1 guest with the backward-compatibility shim: tries v1, falls back to v0"),
 )
-GUESTS: Mapping[str, GuestKind] = MappingProxyType({g.name: g for g in _GUESTS})
+_GUEST_TABLE: dict[str, GuestKind] = {g.name: g for g in _GUESTS}
+#: Every guest kind: the built-in ones, and each added revision's (`guests_of`). A read-only view.
+GUESTS: Mapping[str, GuestKind] = MappingProxyType(_GUEST_TABLE)
+
+
+def guests_of(row: AbiVersion) -> tuple[GuestKind, ...]:
+    """A revision's guests: one that speaks it alone, and, with a fallback order, its dual-mode guest."""
+    features = f", asking for {', '.join(name for name, _ in row.features)} (and retrying without)" \
+        if row.features else ""
+    out = [GuestKind(row.name, (row.name,), f"a {row.name} guest ({row.oid_words}-word object ids{features})")]
+    if row.falls_back_to:
+        out.append(GuestKind(f"{row.name}+shim", (row.name, *row.falls_back_to),
+                             f"a {row.name} guest with a shim: tries {', then '.join((row.name, *row.falls_back_to))}"))
+    return tuple(out)
+
+
+def register_guests(row: AbiVersion) -> None:
+    for g in guests_of(row):
+        _GUEST_TABLE[g.name] = g
+
+
+def unregister_guests(row: AbiVersion) -> None:
+    for g in guests_of(row):
+        _GUEST_TABLE.pop(g.name, None)
 
 #: What each expectation means, for reports and CONFORMANCE.md.
 OUTCOMES: Mapping[str, str] = MappingProxyType({

@@ -13,6 +13,7 @@ checked against the whole history before the row is accepted:
     oid_words = 3
     reject_flag_bits = 0x00fffe04
     features = { DEDUP = 0x100 } # optional NEW_POOL flag bits a guest may ask for
+    falls_back_to = ["v1", "v0"] # what its dual-mode guest tries after it, in order
     retire_commands = [10]       # reserved from here on: answered as unknown commands
     add_commands = { NAME = 11 } # never a number any revision has retired
     retire_subops = []
@@ -25,22 +26,24 @@ naming the number, the revision that retired it and the file.
 
 from __future__ import annotations
 
+import contextlib
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
 from .abi import PoolFlag
 from .errors import ModelError
-from .versions import VERSIONS, AbiVersion
+from .matrix import register_guests, unregister_guests
+from .versions import VERSIONS, AbiVersion, register, unregister
 
 #: Columns a file may set directly, with the type each must have.
 _COLUMNS = {"name": str, "spec": int, "xen": str, "oid_words": int, "creat_member": str,
             "ctrl_oid_field": str, "gen_oid_field": str, "reject_flag_bits": int}
 #: Keys that change the numbers: (what they name, the row column they act on).
 _NUMBERS = {"commands": ("commands", "retired_commands"), "subops": ("subops", "retired_subops")}
-_KEYS = frozenset(_COLUMNS) | {"based_on", "accepts", "features"} | \
+_KEYS = frozenset(_COLUMNS) | {"based_on", "accepts", "features", "falls_back_to"} | \
     {f"{verb}_{kind}" for kind in _NUMBERS for verb in ("add", "retire")}
 #: NEW_POOL flag bits that already mean something: persist, shared, page size, spec version.
 _TAKEN_BITS = PoolFlag.PERSIST | PoolFlag.SHARED | PoolFlag.PAGESIZE_MASK << PoolFlag.PAGESIZE_SHIFT | \
@@ -99,7 +102,39 @@ def _row(path: str, rev: dict[str, Any], table: Mapping[str, AbiVersion]) -> Abi
     accepts = rev.get("accepts", [row.spec])
     row = replace(row, accepts=frozenset(_typed(path, "accepts", a, int) for a in accepts))
     row = _numbers(path, rev, row, table)
-    return replace(row, features=_features(path, rev.get("features", {}), row))
+    fallback = rev.get("falls_back_to", [])
+    if not isinstance(fallback, list) or any(not isinstance(n, str) or n not in table for n in fallback):
+        raise RevisionError(f"{path}: falls_back_to = {fallback!r} must list earlier revisions "
+                            f"({', '.join(table)}), in the order the guest's shim tries them")
+    return replace(row, features=_features(path, rev.get("features", {}), row), falls_back_to=tuple(fallback),
+                   source=path)
+
+
+def install(paths: Iterable[str]) -> list[AbiVersion]:
+    """Add each file's revision to the process's version table and its guests to the matrix, for the
+    whole run (certify, matrix, docs; each xdist worker installs the same files). A file installed
+    already (the same path) is not read again."""
+    added = []
+    for path in paths:
+        if any(row.source == path for row in VERSIONS.values()):
+            continue
+        row = parse(path, VERSIONS)
+        register(row)
+        register_guests(row)
+        added.append(row)
+    return added
+
+
+@contextlib.contextmanager
+def installed(paths: Iterable[str]) -> Iterator[list[AbiVersion]]:
+    """`install` for the length of a block (tests): the table is as it was afterwards."""
+    added = install(paths)
+    try:
+        yield added
+    finally:
+        for row in reversed(added):
+            unregister_guests(row)
+            unregister(row.name)
 
 
 def _typed(path: str, key: str, value: object, kind: type) -> Any:

@@ -42,6 +42,17 @@ class AbiVersion:
     retired_subops: frozenset[int] = frozenset()
     #: Optional features a guest may ask for in NEW_POOL's flags: (name, bit); a host that lacks one refuses.
     features: tuple[tuple[str, int], ...] = field(default=())
+    #: The older revisions this revision's dual-mode guest (its shim) falls back to, in the order it tries them.
+    falls_back_to: tuple[str, ...] = ()
+    #: Where the row comes from: "" for the built-in table, else the revision file (models/revisions.py).
+    source: str = ""
+
+    @property
+    def feature_bits(self) -> int:
+        bits = 0
+        for _, bit in self.features:
+            bits |= bit
+        return bits
 
     @property
     def oid_bits(self) -> int:
@@ -60,12 +71,32 @@ _ROWS = (
     AbiVersion(
         name="v1", spec=1, xen="4.1.0", oid_words=3, creat_member="creat",
         ctrl_oid_field="oid", gen_oid_field="oid", reject_flag_bits=_V1_REJECTS,
-        accepts=frozenset({1}),
+        accepts=frozenset({1}), falls_back_to=("v0",),
     ),
 )
 
-VERSIONS: Mapping[str, AbiVersion] = MappingProxyType({row.name: row for row in _ROWS})
-BY_SPEC: Mapping[int, AbiVersion] = MappingProxyType({row.spec: row for row in _ROWS})
+_TABLE: dict[str, AbiVersion] = {row.name: row for row in _ROWS}
+_BY_SPEC: dict[int, AbiVersion] = {row.spec: row for row in _ROWS}
+#: The version table: the built-in rows, and any revision a file added (`register`). Read-only views.
+VERSIONS: Mapping[str, AbiVersion] = MappingProxyType(_TABLE)
+BY_SPEC: Mapping[int, AbiVersion] = MappingProxyType(_BY_SPEC)
+BUILT_IN = frozenset(_TABLE)
+
+
+def register(row: AbiVersion) -> None:
+    """Add one revision's row to the table (models/revisions.py checks it first)."""
+    if row.name in _TABLE or row.spec in _BY_SPEC:
+        raise ModelError(f"revision {row.name!r} (spec {row.spec}) is already in the version table")
+    _TABLE[row.name] = row
+    _BY_SPEC[row.spec] = row
+
+
+def unregister(name: str) -> None:
+    """Take a revision a file added out of the table again; the built-in rows stay."""
+    if name in BUILT_IN:
+        raise ModelError(f"{name} is a built-in revision")
+    row = _TABLE.pop(name)
+    _BY_SPEC.pop(row.spec, None)
 
 
 def version(key: str | int | AbiVersion, table: Mapping[str, AbiVersion] = VERSIONS) -> AbiVersion:
