@@ -16,6 +16,7 @@ from tmem_conformance.models.matrix import cells
 from tmem_conformance.report import CaseResult, Report, Verdict, check, load, merge
 
 from .deviation_docs import LEVEL, PRIVILEGE, UUID, deviation_doc, entry, old_doc
+from .reports_fixtures import tool
 
 
 def test_a_case_result_keeps_its_first_eight_fields_in_place_and_takes_deviations_last() -> None:
@@ -118,3 +119,14 @@ def test_an_old_shard_merges_with_a_spec_shard_never_with_a_historical_one() -> 
     check(merged, "the merged report")
     with pytest.raises(UsageError, match=r"level differs \('historical=4.1.0' vs 'spec'\)"):
         merge(_shards(old_doc(), deviation_doc()))
+
+
+def test_the_report_commands_take_deviation_reports_and_refuse_mixed_levels(tmp_path: Path) -> None:
+    a, b = _shards(deviation_doc(), deviation_doc(level="historical=4.0.0"))
+    for path, doc in (a, b):
+        (tmp_path / path).write_text(json.dumps(doc))
+    run = tool("report", "merge", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "-o", str(tmp_path / "m.json"))
+    assert run.returncode == 2 and "level differs ('historical=4.0.0' vs 'historical=4.1.0')" in run.stderr
+    (tmp_path / "r.json").write_text(json.dumps(deviation_doc()))
+    junit = tool("report", "render", str(tmp_path / "r.json"), "--format", "junit")
+    assert junit.returncode == 0 and f'<skipped message="known deviation at {LEVEL}: privilege-check' in junit.stdout

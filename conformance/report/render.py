@@ -173,8 +173,13 @@ def _markdown_problems(cells: dict[str, GridCell], rules_doc: str) -> list[str]:
     return out
 
 
+def listed_deviations(cells: dict[str, GridCell]) -> list[tuple[str, dict[str, Any]]]:
+    """(backend, record) for every deviation the grid shows, in grid order: what the reports list."""
+    return [(s.backend, d) for c in cells.values() for s in c.shown for d in s.deviations]
+
+
 def _markdown_deviations(cells: dict[str, GridCell], rules_doc: str) -> list[str]:
-    records = [(s.backend, d) for c in cells.values() for s in c.shown for d in s.deviations]
+    records = listed_deviations(cells)
     out = ["## Known deviations", ""] if records else []
     for backend, d in records:
         out += [f"### <a id=\"{deviation_anchor(backend, d)}\"></a>{backend}: {d['id']}: {d['deviation']}", "",
