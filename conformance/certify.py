@@ -34,8 +34,9 @@ from .profiles import PROFILES
 from .registry import load
 from .report import Verdict, case_verdict, cell_verdict
 
-VERDICT_STYLE = {Verdict.PASS: "green", Verdict.FAIL: "bold red", Verdict.ERROR: "red", Verdict.CRASH: "bold magenta",
-                 Verdict.HANG: "magenta", Verdict.NOT_RUN: "yellow"}
+VERDICT_STYLE = {Verdict.PASS: "green", Verdict.DEVIATION: "dark_orange", Verdict.FAIL: "bold red",
+                 Verdict.ERROR: "red", Verdict.CRASH: "bold magenta", Verdict.HANG: "magenta",
+                 Verdict.NOT_RUN: "yellow"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -296,7 +297,8 @@ def print_plan(chosen: list[Any], cases: list[Any], fmt: str) -> int:
 
 
 def print_summary(doc: dict[str, Any], console: Console, quiet: bool = False) -> None:
-    table = Table(title=f"tmem conformance of {doc['backend']} ({doc['profile']} profile)")
+    from .report.levels import conclusion, distinct, lacked_fix, level_of
+    table = Table(title=f"tmem conformance of {doc['backend']} ({doc['profile']} profile, level {level_of(doc)})")
     for col in ("cell", "expected", "verdict", "examples", "steps", "seconds"):
         table.add_column(col, justify="right" if col in ("examples", "steps", "seconds") else "left")
     for c in doc["cells"]:
@@ -327,5 +329,11 @@ def print_summary(doc: dict[str, Any], console: Console, quiet: bool = False) ->
                 console.print("  Python frames as it died (faulthandler):", markup=False)
                 for line in e["traceback"].splitlines()[:10]:
                     console.print(f"    {line}", markup=False)
-    passed = sum(c["verdict"] == Verdict.PASS for c in doc["cells"])
-    console.print(f"\n{passed} of {len(doc['cells'])} cells pass", markup=False)
+        if c.get("deviations"):
+            console.print()
+        for d in distinct(c.get("deviations", ())):
+            machines = sorted({r["machine"] for r in c["deviations"] if r["deviation"] == d["deviation"]})
+            console.print(f"[{VERDICT_STYLE[Verdict.DEVIATION]}]{c['id']}[/]: known deviation "
+                          f"{escape(lacked_fix(d))}: {escape(d['summary'])}", markup=True)
+            console.print(f"    in {', '.join(machines)}; first seen at {d['what']}", markup=False)
+    console.print(f"\n{conclusion(doc)}", markup=False)

@@ -3,7 +3,9 @@
 The JSON shape is documented by schemas/report.schema.json, shipped in the
 package. A malformed report is refused with the path and the offending
 field; shard reports merge into one, and a cell no shard ran stays
-"not run", never "pass".
+"not run", never "pass". A report names the level it was certified at
+(levels.py); shards of different levels never merge, and a report from
+before levels reads as level spec, with no deviations.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from .. import __version__
 from ..models.errors import UsageError
 from ..models.matrix import Cell, cells
+from .levels import SPEC
 from .verdict import Verdict, cell_verdict
 
 
@@ -30,6 +33,8 @@ class CaseResult:
     steps: int = 0
     violation: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
+    #: The known deviations the case accepted: one record per deviation id ("id", "rule", "summary", "fix", "what").
+    deviations: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -41,6 +46,7 @@ class Report:
     results: list[CaseResult] = field(default_factory=list)
     destination_backend: str | None = None
     shard: str | None = None
+    level: str = SPEC
 
     def cell_entries(self) -> list[dict[str, Any]]:
         out = []
@@ -56,13 +62,14 @@ class Report:
                 violations=[dict(r.violation, machine=r.machine, id=f"{c.id}/{r.machine}")
                             for r in mine if r.violation],
                 errors=[dict(r.error, machine=r.machine, id=f"{c.id}/{r.machine}") for r in mine if r.error],
+                deviations=[_deviation_entry(d, c.id, r.machine) for r in mine for d in r.deviations],
             )
             out.append(entry)
         return out
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"suite_version": __version__, "backend": self.backend, "profile": self.profile,
-                               "seed": self.seed}
+                               "seed": self.seed, "level": self.level}
         if self.destination_backend and self.destination_backend != self.backend:
             doc["destination_backend"] = self.destination_backend
         if self.shard:
@@ -72,6 +79,13 @@ class Report:
 
     def write(self, path: str) -> None:
         write_json(path, self.to_json())
+
+
+def _deviation_entry(record: dict[str, Any], cell: str, machine: str) -> dict[str, Any]:
+    """A case's deviation record as its cell lists it: the record's own id becomes "deviation", and "id"
+    names the case (cell/machine), as a violation's does."""
+    entry = {"deviation": record["id"], **{k: v for k, v in record.items() if k != "id"}}
+    return dict(entry, machine=machine, id=f"{cell}/{machine}")
 
 
 def write_json(path: str, doc: dict[str, Any]) -> None:
@@ -107,16 +121,29 @@ def load(path: str) -> dict[str, Any]:
         raise UsageError(f"no report at {path!r}") from None
     except json.JSONDecodeError as e:
         raise UsageError(f"{path} is not JSON: line {e.lineno} column {e.colno}: {e.msg}") from None
-    return check(doc, path)
+    return upgraded(check(doc, path))
 
 
-MUST_AGREE = ("backend", "suite_version", "profile", "seed")
+def upgraded(doc: dict[str, Any]) -> dict[str, Any]:
+    """The report as this version writes it: one written before certification levels reads as level
+    spec, each cell with no deviations."""
+    out: dict[str, Any] = {}
+    for key, value in doc.items():
+        out[key] = value
+        if key == "seed":
+            out["level"] = doc.get("level", SPEC)
+    out["cells"] = [c if "deviations" in c else dict(c, deviations=[]) for c in doc["cells"]]
+    return out
+
+
+MUST_AGREE = ("backend", "suite_version", "profile", "seed", "level")
 
 
 def merge(docs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     """One report from shard reports; every documented cell appears, "not run" if no shard ran it."""
     if not docs:
         raise UsageError("report merge needs at least one report")
+    docs = [(path, upgraded(doc)) for path, doc in docs]
     first_path, first = docs[0]
     for path, doc in docs[1:]:
         for key in MUST_AGREE:
@@ -133,7 +160,7 @@ def merge(docs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
                 raise UsageError(f"cell {c['id']} appears in more than one report (again in {path}): "
                                  f"shards must not overlap")
             by_id[c["id"]] = c
-    out = {k: first[k] for k in ("suite_version", "backend", "profile", "seed")}
+    out = {k: first[k] for k in ("suite_version", "backend", "profile", "seed", "level")}
     if "destination_backend" in first:
         out["destination_backend"] = first["destination_backend"]
     out["merged_from"] = [p for p, _ in docs]
@@ -143,5 +170,6 @@ def merge(docs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
 
 def not_run(c: Cell) -> dict[str, Any]:
     entry: dict[str, Any] = c.to_json()
-    entry.update(verdict=Verdict.NOT_RUN, machines={}, examples=0, steps=0, seconds=0, violations=[], errors=[])
+    entry.update(verdict=Verdict.NOT_RUN, machines={}, examples=0, steps=0, seconds=0, violations=[], errors=[],
+                 deviations=[])
     return entry
