@@ -220,7 +220,8 @@ class ProgressTracker:
 
     def status(self) -> Text:
         done = sum(1 for n in self.pending.values() if n == 0)
-        failed = sum(1 for c, v in self.verdicts.items() if self.pending[c] == 0 and set(v) - {Verdict.PASS})
+        failed = sum(1 for c, v in self.verdicts.items()
+                     if self.pending[c] == 0 and set(v) - {Verdict.PASS, Verdict.DEVIATION})
         return Text(f"cells {done}/{len(self.pending)} done, {len(self.running)} running, {failed} failed; "
                     f"{sum(self.examples.values())} examples; {time.monotonic() - self.started:.0f}s elapsed")
 

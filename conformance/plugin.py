@@ -232,7 +232,8 @@ def _with_quick_look(results: list[CaseResult], quick: dict[tuple[str, str], dic
     def failed(found: dict[str, Any]) -> dict[str, Any]:
         return {**found, "message": f"{found['message']} (found by the quick look)"}
     out = [dataclasses.replace(r, verdict=Verdict.FAIL, violation=failed(quick[(r.cell, r.machine)]))
-           if r.verdict == Verdict.PASS and (r.cell, r.machine) in quick else r for r in results]
+           if r.verdict in (Verdict.PASS, Verdict.DEVIATION) and (r.cell, r.machine) in quick else r
+           for r in results]
     ran = {(r.cell, r.machine) for r in results}
     out += [CaseResult(cell, machine, Verdict.FAIL, 0.0, violation=failed(v))
             for (cell, machine), v in quick.items() if (cell, machine) not in ran]

@@ -38,7 +38,7 @@ _BOTH = frozenset({"4.0.0", "4.1.0"})
 DEVIATIONS: dict[str, Deviation] = {d.id: d for d in (
     Deviation("privilege-check", "TMEM-HC-004",
               "the privilege check of CONTROL is compiled out (AUTH and RESTORE_NEW never had one): a guest's "
-              "privileged op is answered as the toolstack's", "restored in 2012", _BOTH),
+              "privileged op is answered as the toolstack's", "the check's return in 2012", _BOTH),
     Deviation("pool-id-unchecked", "TMEM-DESTROY-002",
               "DESTROY_POOL does not range-check pool_id: an id outside 0-15 reads past the pool array",
               "XSA-15 (CVE-2012-6035/6036)", _BOTH),
@@ -51,7 +51,7 @@ DEVIATIONS: dict[str, Deviation] = {d.id: d for d in (
     Deviation("save-skips-first-page", "TMEM-SAVE-007",
               "SAVE_GET_NEXT_PAGE never reports the first page of a pool's list, and its cursor is never "
               "rewound, so a second save of the client reports nothing",
-              "none by 4.2.1 (the suite's specification: each save reports every persistent page once)", _BOTH),
+              "no release by 4.2.1 (the specification: each save reports every persistent page once)", _BOTH),
 )}
 
 #: The releases a historical level may name, each with the Xen tag its host is read from.

@@ -8,6 +8,12 @@ catalogue's host for it; expected numbers are literals from tmem-abi.md (tests/a
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from tmem_conformance.candidates import simulator
@@ -145,3 +151,48 @@ def test_another_defect_still_fails_at_the_historical_level() -> None:
     assert guest.new_pool(V1_SPEC | PERSIST) == 0
     with pytest.raises(Violation, match="TMEM-PUT-001"):
         guest.gen(PUT, 0, 7, 0, cmfn=0)
+
+
+# ---------------------------------------------------------------- end to end: certify --level
+
+#: Cells that between them show all five of 4.1.0's deviations (a v1 host's data and control planes,
+#: and a v1 to v1 migration).
+SHOWING_ALL = "pair:v1:64:v1,mig:v1:v1:64"
+XEN_4_1_0 = "tmem_conformance.selftest.historical:xen_4_1_0"
+
+
+def _certify(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any], str]:
+    report = tmp_path / f"r{len(list(tmp_path.iterdir()))}.json"
+    run = subprocess.run([sys.executable, "-m", "tmem_conformance.cli", "certify", "--cells", SHOWING_ALL,
+                          "--peers", "none", "-n", "0", "--report", str(report), *args],
+                         capture_output=True, text=True, timeout=900)
+    assert report.exists(), run.stderr
+    return run.returncode, json.loads(report.read_text()), run.stdout
+
+
+def test_a_host_reproducing_4_1_0_certifies_at_its_level_with_exactly_its_deviations(tmp_path: Path) -> None:
+    code, doc, out = _certify(tmp_path, "--backend", XEN_4_1_0, "--level", "historical=4.1.0")
+    assert code == 0, out
+    assert doc["level"] == "historical=4.1.0"
+    assert {c["verdict"] for c in doc["cells"]} == {"deviation"}
+    named = {d["deviation"] for c in doc["cells"] for d in c["deviations"]}
+    assert named == HISTORICAL
+    assert {(d["deviation"], d["fix"]) for c in doc["cells"] for d in c["deviations"]} == \
+        {(d.id, d.fix) for d in DEVIATIONS.values()}
+    assert "4.1.0-compatible, 5 known deviations" in " ".join(out.split())
+    # At spec the same host fails, by the rules the fixes restored.
+    code, doc, _ = _certify(tmp_path, "--backend", XEN_4_1_0)
+    assert code == 1 and {c["verdict"] for c in doc["cells"]} == {"fail"}
+    assert {v["rule"] for c in doc["cells"] for v in c["violations"]} <= {d.rule for d in DEVIATIONS.values()}
+
+
+def test_a_conforming_host_passes_at_the_historical_level(tmp_path: Path) -> None:
+    code, doc, _ = _certify(tmp_path, "--backend", "simulator", "--level", "historical=4.1.0")
+    assert code == 0 and {c["verdict"] for c in doc["cells"]} == {"pass"}
+    assert all(c["deviations"] == [] for c in doc["cells"])
+
+
+def test_an_unknown_level_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    run = subprocess.run([sys.executable, "-m", "tmem_conformance.cli", "certify", "--backend", "simulator",
+                          "--level", "historical=3.4.0"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and "'3.4.0'" in run.stderr and "historical=4.1.0" in run.stderr
