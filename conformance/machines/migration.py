@@ -20,8 +20,8 @@ from ..models import codec
 from ..models.abi import U64_ALL_ONES, Cmd, Subop
 from ..models.errors import StreamError
 from ..models.guests import GuestKernel, frontswap_handle
-from ..models.stream import decode
 from ..models.matrix import Cell
+from ..models.stream import decode
 from ..models.toolstack import Toolstack
 from ..models.versions import VERSIONS, AbiVersion
 from .base import CellMachine, logged, under
