@@ -117,13 +117,18 @@ def select_cells(pattern: str | None, shard: str | None = None) -> list[Cell]:
     return chosen
 
 
-def cases_for(pattern: str | None, shard: str | None = None, peers: Sequence[str] = ()) -> list[Case]:
-    """Every machine of every selected cell, plus migrations to and from each peer implementation."""
+def cases_for(pattern: str | None, shard: str | None = None, peers: Sequence[str] = (),
+              peer_versions: Mapping[str, frozenset[str]] | None = None) -> list[Case]:
+    """Every machine of every selected cell, plus migrations to and from each peer implementation
+    (where the peer implements its end's version: `peer_versions`, peer -> version names, None for all)."""
+    def speaks(peer: str, v: str | None) -> bool:
+        return peer_versions is None or peer not in peer_versions or v in peer_versions[peer]
     out = []
     for c in select_cells(pattern, shard):
         out += [Case(c, name) for name, _ in MACHINES[c.kind]]
         if c.kind == "migration":
-            out += [Case(c, "migration", peer, d) for peer in peers for d in ("to", "from")]
+            out += [Case(c, "migration", peer, d) for peer in peers for d in ("to", "from")
+                    if speaks(peer, c.destination if d == "to" else c.source)]
     if not pattern:
         return out
     pats = _patterns(pattern)

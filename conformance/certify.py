@@ -29,9 +29,9 @@ from .cases import cases_for, parse_peers, select_cells
 from .checked import abridged
 from .models.errors import UsageError
 from .models.history import SPEC, level
-from .paths import writable
+from .paths import add_abi_file, writable
 from .profiles import PROFILES
-from .registry import load
+from .registry import load, versions_made_by
 from .report import Verdict, case_verdict, cell_verdict
 
 VERDICT_STYLE = {Verdict.PASS: "green", Verdict.DEVIATION: "dark_orange", Verdict.FAIL: "bold red",
@@ -75,6 +75,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--level", default=SPEC, metavar="spec|historical=RELEASE",
                    help="spec (default): the ABI as fixed, tmem-abi.md section 9; historical=4.0.0 or "
                         "historical=4.1.0: that release's defects are known deviations, reported, never a pass")
+    add_abi_file(p)
     p.add_argument("--shard", metavar="I/N", help="run only shard I of N (a deterministic 1/N of the cells)")
     p.add_argument("--quiet", action="store_true",
                    help="no live display: a line per cell as it finishes, then the verdict table")
@@ -97,6 +98,7 @@ def pytest_args(args: argparse.Namespace, report_path: str) -> list[str]:
         out.append(f"--tmem-shard={args.shard}")
     if getattr(args, "level", SPEC) != SPEC:
         out.append(f"--tmem-level={args.level}")
+    out += [f"--tmem-abi-file={os.path.abspath(path)}" for path in getattr(args, "abi_file", None) or []]
     if getattr(args, "no_shrink", False):
         out.append("--tmem-no-shrink")
     if getattr(args, "shrink_seconds", None) is not None:
@@ -131,9 +133,8 @@ def run(args: argparse.Namespace) -> int:
         load(args.dest_backend)
     chosen = select_cells(args.cells, args.shard)
     peers = parse_peers(args.peers, args.backend)
-    for peer in peers:
-        load(peer)
-    cases = cases_for(args.cells, args.shard, peers)
+    made = {peer: versions_made_by(load(peer).factory) for peer in peers}
+    cases = cases_for(args.cells, args.shard, peers, made)
     if args.list:
         return print_plan(chosen, cases, args.format)
     import pytest

@@ -26,7 +26,9 @@ from .cases import Case, cases_for, parse_peers, select_cells
 from .checked import BackendDied, BackendError, find_exception, machine_steps
 from .models.errors import TmemConformanceError, Violation
 from .models.history import Level, level
-from .registry import LoadedBackend, load
+from .models.revisions import install, uninstall
+from .models.versions import AbiVersion
+from .registry import LoadedBackend, load, versions_made_by
 from .report import CaseResult, Report, Verdict, case_verdict
 from .rundb import RunDatabase
 
@@ -64,6 +66,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "in seconds (certify does this unless told --no-quick-look)")
     group.addoption("--tmem-level", metavar="LEVEL", default=None,
                     help="certification level: spec (default) or historical=RELEASE (models/history.py)")
+    group.addoption("--tmem-abi-file", metavar="REV.toml", action="append", default=[],
+                    help="add a proposed ABI revision described as data (repeatable): its cells join the matrix")
     group.addoption("--tmem-shard", metavar="I/N", default=None,
                     help="run only shard I of N (a deterministic 1/N of the selected cells)")
 
@@ -89,11 +93,13 @@ def pytest_configure(config: pytest.Config) -> None:
                                     "(e.g. --tmem-backend=simulator)")
         return
     try:
+        added = install(config.getoption("--tmem-abi-file"))  # before the cells are computed (every worker too)
         backend = load(spec)
         dest = load(config.getoption("--tmem-dest-backend") or spec)
         peer_names = parse_peers(config.getoption("--tmem-peers"), spec)
         peers = {name: load(name) for name in peer_names}
-        cases = cases_for(config.getoption("--tmem-cells"), config.getoption("--tmem-shard"), peer_names)
+        cases = cases_for(config.getoption("--tmem-cells"), config.getoption("--tmem-shard"), peer_names,
+                          {name: versions_made_by(p.factory) for name, p in peers.items()})
         chosen = level(config.getoption("--tmem-level"))
     except TmemConformanceError as e:
         raise pytest.UsageError(str(e)) from e
@@ -101,7 +107,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # The run's example database: made by the controller (or the only process), used by every worker.
     rundb = RunDatabase(worker["tmem_run_examples"]) if worker and "tmem_run_examples" in worker else \
         RunDatabase.create()
-    config.stash[_STATE] = _State(backend, dest, cases, peers, rundb, owner=worker is None, level=chosen)
+    config.stash[_STATE] = _State(backend, dest, cases, peers, rundb, owner=worker is None, level=chosen,
+                                  revisions=added)
     config.pluginmanager.register(_Recorder(config.stash[_STATE]), "tmem-recorder")
     if SUITE_DIR not in config.args:
         config.args.append(SUITE_DIR)
@@ -109,9 +116,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 class _State:
     def __init__(self, backend: LoadedBackend, dest: LoadedBackend, cases: list[Case],
-                 peers: dict[str, LoadedBackend], rundb: RunDatabase, owner: bool, level: Level) -> None:
+                 peers: dict[str, LoadedBackend], rundb: RunDatabase, owner: bool, level: Level,
+                 revisions: list[AbiVersion]) -> None:
         self.backend, self.dest, self.cases, self.peers = backend, dest, cases, peers
         self.level = level
+        #: the revisions this run's --tmem-abi-file added to the version table (taken out again at the end)
+        self.revisions = revisions
         self.rundb, self.owns_rundb = rundb, owner
         self.results: list[CaseResult] = []
         #: (cell, machine) -> the violation the quick look found there (a case that passes still fails by it)
@@ -134,6 +144,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(_STATE, None)
     if state is not None and state.owns_rundb:
         state.rundb.remove()
+    if state is not None:
+        uninstall(state.revisions)
 
 
 def _state(config: pytest.Config) -> _State:
@@ -278,5 +290,6 @@ class _Recorder:
                         if settings().derandomize else None,
                         select_cells(config.getoption("--tmem-cells"), config.getoption("--tmem-shard")),
                         _with_quick_look(st.results, st.quick), st.dest.spec,
-                        config.getoption("--tmem-shard"), level=st.level.name)
+                        config.getoption("--tmem-shard"), level=st.level.name,
+                        abi_files=list(config.getoption("--tmem-abi-file")))
         report.write(path)

@@ -15,8 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 
-from .backend import BackendFactory
+from .backend import BackendFactory, UnknownVersionError
 from .models.errors import UsageError
+from .models.versions import VERSIONS
 
 GROUP = "tmem_conformance.backends"
 
@@ -39,6 +40,20 @@ class LoadedBackend:
     spec: str
     name: str
     factory: BackendFactory
+
+
+def versions_made_by(factory: BackendFactory) -> frozenset[str]:
+    """The revisions of the version table a backend makes hosts of: one it answers UnknownVersionError
+    for is not its own (a peer that lacks a proposed revision takes no part in that revision's cells)."""
+    made = set()
+    for row in VERSIONS.values():
+        try:
+            host = factory(row.spec, 1)
+        except UnknownVersionError:
+            continue
+        host.close()
+        made.add(row.name)
+    return frozenset(made)
 
 
 def registered() -> dict[str, str]:

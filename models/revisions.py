@@ -125,16 +125,21 @@ def install(paths: Iterable[str]) -> list[AbiVersion]:
     return added
 
 
+def uninstall(rows: Iterable[AbiVersion]) -> None:
+    """Take rows `install` added out of the version table and the matrix again."""
+    for row in reversed(list(rows)):
+        unregister_guests(row)
+        unregister(row.name)
+
+
 @contextlib.contextmanager
 def installed(paths: Iterable[str]) -> Iterator[list[AbiVersion]]:
-    """`install` for the length of a block (tests): the table is as it was afterwards."""
+    """`install` for the length of a block (a command, a test): the table is as it was afterwards."""
     added = install(paths)
     try:
         yield added
     finally:
-        for row in reversed(added):
-            unregister_guests(row)
-            unregister(row.name)
+        uninstall(added)
 
 
 def _typed(path: str, key: str, value: object, kind: type) -> Any:

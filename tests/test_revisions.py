@@ -1,7 +1,11 @@
-"""Revision files: the worked example loads as a row, and every malformed or number-reusing file is refused."""
+"""Revision files: the worked example loads as a row, and every malformed or number-reusing file is refused;
+installed, its cells are certified, reported and rendered through data alone."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -79,3 +83,62 @@ def test_unreadable_and_non_toml_files(tmp_path: Path) -> None:
     other.write_text("[something]\nx = 1\n", encoding="utf-8")
     with pytest.raises(RevisionError, match=r"holds one \[revision\] table, not \['something'\]"):
         revisions.load([str(other)])
+
+
+# ---------------------------------------------------------------- the revision's cells, certified through data
+
+def test_installed_revisions_add_rows_and_guests_for_a_block_only() -> None:
+    from tmem_conformance.models.matrix import GUESTS
+    with revisions.installed([str(EXAMPLE)]) as added:
+        assert [r.name for r in added] == ["v2"] and "v2" in VERSIONS
+        assert GUESTS["v2+shim"].speaks == ("v2", "v1", "v0")
+        assert {c.id: c.expected for c in cells() if c.guest == "v2+shim" and c.word_size == 64} == {
+            "pair:v2+shim:64:v0": "via-shim", "pair:v2+shim:64:v1": "via-shim", "pair:v2+shim:64:v2": "native"}
+    assert "v2" not in VERSIONS and "v2" not in GUESTS and len(cells()) == 20
+
+
+def test_a_feature_guest_asks_for_its_features_and_retries_without() -> None:
+    from tmem_conformance.candidates import simulator
+    from tmem_conformance.models.guests import GuestKernel
+    with revisions.installed([str(EXAMPLE)]):
+        on_v2 = GuestKernel.of("v2+shim", 64, 1, simulator.make(2, 8))
+        on_v2.frontswap_init()
+        on_v1 = GuestKernel.of("v2+shim", 64, 1, simulator.make(1, 8))
+        on_v1.frontswap_init()
+    assert on_v2.tried == [("v2 with features 0x300", 0)] and on_v2.features == 0x300
+    # A v1 host refuses spec 2 with or without the feature bits; the shim falls back to v1 (EPERM = -1).
+    assert on_v1.tried == [("v2 with features 0x300", -1), ("v2", -1), ("v1", 0)] and on_v1.features == 0
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tmem_conformance.cli", *args], capture_output=True, text=True,
+                          timeout=900)
+
+
+def test_the_simulator_certifies_against_the_example_revision_through_data(tmp_path: Path) -> None:
+    report = tmp_path / "v2.json"
+    run = _cli("certify", "--backend", "simulator", "--abi-file", str(EXAMPLE), "--cells",
+               "pair:v2+shim:64:*,pair:v1:32:v2,mig:v2:v2:64,mig:v2:v1:32", "-n", "2", "--report", str(report))
+    assert run.returncode == 0, run.stdout + run.stderr
+    doc = json.loads(report.read_text())
+    assert doc["abi_files"] == [str(EXAMPLE.resolve())]
+    assert {c["id"]: (c["expected"], c["verdict"]) for c in doc["cells"]} == {
+        "pair:v2+shim:64:v0": ("via-shim", "pass"), "pair:v2+shim:64:v1": ("via-shim", "pass"),
+        "pair:v2+shim:64:v2": ("native", "pass"), "pair:v1:32:v2": ("graceful-failure", "pass"),
+        "mig:v2:v2:64": ("intact", "pass"), "mig:v2:v1:32": ("refused", "pass")}
+    # ctmem has no v2: it takes part in no v2 end of a migration; cytmem reads the row as data and does.
+    machines = {c["id"]: set(c["machines"]) for c in doc["cells"]}
+    assert machines["mig:v2:v2:64"] == {"migration", "migration to cytmem", "migration from cytmem"}
+    assert "migration from ctmem" not in machines["mig:v2:v1:32"] and "migration to ctmem" in machines["mig:v2:v1:32"]
+    # The report reads back with its revision: the grid has a v2 column.
+    rendered = _cli("report", "render", str(report), "--format", "markdown")
+    assert rendered.returncode == 0 and "v2 host" in rendered.stdout and "v2+shim guest" in rendered.stdout
+    moved = tmp_path / "elsewhere.json"
+    moved.write_text(report.read_text().replace(str(EXAMPLE.resolve()), str(tmp_path / "gone.toml")))
+    gone = _cli("report", "render", str(moved))
+    assert gone.returncode == 2 and "gone.toml" in gone.stderr
+
+
+def test_a_revision_file_a_command_cannot_read_is_a_usage_error(tmp_path: Path) -> None:
+    run = _cli("matrix", "--abi-file", str(tmp_path / "nope.toml"))
+    assert run.returncode == 2 and "nope.toml" in run.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from typing import Any
 
@@ -44,9 +45,18 @@ def _report_usage(args: argparse.Namespace) -> int:
                      "`report render all.json --format html -o report.html`")
 
 
+def revisions_of(docs: list[dict[str, Any]]) -> contextlib.AbstractContextManager[object]:
+    """The proposed revisions the reports were certified with, in the version table while they are read
+    (a file that is gone is a usage error naming it)."""
+    from ..models.revisions import installed
+    return installed(sorted({path for d in docs for path in d.get("abi_files", [])}))
+
+
 def _merge(args: argparse.Namespace) -> int:
     writable(args.output, "-o")
-    merged = merge([(p, load(p)) for p in args.reports])
+    loaded = [(p, load(p)) for p in args.reports]
+    with revisions_of([d for _, d in loaded]):
+        merged = merge(loaded)
     check(merged, "the merged report")
     write_json(args.output, merged)
     not_run = sum(c["verdict"] == Verdict.NOT_RUN for c in merged["cells"])
@@ -58,6 +68,17 @@ def _merge(args: argparse.Namespace) -> int:
 def _render(args: argparse.Namespace) -> int:
     writable(args.output, "-o")
     docs: list[dict[str, Any]] = [load(p) for p in args.reports]
+    with revisions_of(docs):
+        text = _rendered(docs, args)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _rendered(docs: list[dict[str, Any]], args: argparse.Namespace) -> str:
     if args.format == "json":
         if len(docs) != 1:
             raise UsageError("--format json renders one report; use `report merge` to combine shards")
@@ -71,12 +92,7 @@ def _render(args: argparse.Namespace) -> int:
         text = render.junit(docs)
     else:
         text = render.text(docs)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as f:
-            f.write(text)
-    else:
-        sys.stdout.write(text)
-    return 0
+    return text
 
 
 #: How long a replay may run before it counts as a hang.
@@ -84,10 +100,16 @@ REPLAY_SECONDS = 300.0
 
 
 def _replay(args: argparse.Namespace) -> int:
+    doc = load(args.report)
+    with revisions_of([doc]):
+        return _replayed(doc, args)
+
+
+def _replayed(doc: dict[str, Any], args: argparse.Namespace) -> int:
     from ..isolation import run_isolated
     from ..registry import load as load_backend
     from ..replay import find_violation, replay
-    violation = find_violation(load(args.report), args.violation)
+    violation = find_violation(doc, args.violation)
     backend = load_backend(args.backend)
     what = f"rule {violation['rule']}" if "rule" in violation else violation["message"].split(": ", 1)[-1][:120]
     print(f"replaying {violation['id']} ({what}) against {backend.spec}", flush=True)

@@ -47,6 +47,8 @@ class Report:
     destination_backend: str | None = None
     shard: str | None = None
     level: str = SPEC
+    #: the revision files (--abi-file) whose rows the run's matrix had: reading the report needs them too
+    abi_files: list[str] = field(default_factory=list)
 
     def cell_entries(self) -> list[dict[str, Any]]:
         out = []
@@ -70,6 +72,8 @@ class Report:
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"suite_version": __version__, "backend": self.backend, "profile": self.profile,
                                "seed": self.seed, "level": self.level}
+        if self.abi_files:
+            doc["abi_files"] = list(self.abi_files)
         if self.destination_backend and self.destination_backend != self.backend:
             doc["destination_backend"] = self.destination_backend
         if self.shard:
@@ -136,7 +140,7 @@ def upgraded(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-MUST_AGREE = ("backend", "suite_version", "profile", "seed", "level")
+MUST_AGREE = ("backend", "suite_version", "profile", "seed", "level", "abi_files")
 
 
 def merge(docs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
@@ -161,6 +165,8 @@ def merge(docs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
                                  f"shards must not overlap")
             by_id[c["id"]] = c
     out = {k: first[k] for k in ("suite_version", "backend", "profile", "seed", "level")}
+    if first.get("abi_files"):
+        out["abi_files"] = first["abi_files"]
     if "destination_backend" in first:
         out["destination_backend"] = first["destination_backend"]
     out["merged_from"] = [p for p, _ in docs]
