@@ -67,6 +67,10 @@ _CHOICES = (
            "only to make room (a put while the host holds its capacity) or on the toolstack's FLUSH: below "
            "capacity no ephemeral page goes away, an evicted page is never replaced by other data, and gets "
            "from a shared ephemeral pool are not exclusive", ("TMEM-EPH-001", "TMEM-GET-005", "TMEM-CTRL-003")),
+    Choice("retired", "a command number the host's revision retired (a revision file's retire_commands), on an "
+           "existing pool", ("0, as an unknown command at the tags", "a negative error (-ENOSYS, say)"),
+           "nothing changes, and the number never has another meaning", ("TMEM-ABI-001",),
+           "models/revisions.py; tmem-abi.md section 1 (unknown commands)"),
 )
 
 CHOICES: Mapping[str, Choice] = MappingProxyType({c.id: c for c in _CHOICES})

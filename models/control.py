@@ -412,6 +412,8 @@ HANDLERS: dict[int, Handler] = {
 
 def control_outcomes(host: ControlledHost, what: str, pool_id: int, c: codec.Ctrl, memory: bytes) -> Outcomes:
     handler = HANDLERS.get(c.subop)
+    if c.subop in host.version.retired_subops:  # reserved for ever: an unassigned sub-op
+        return Outcomes(what, "TMEM-ABI-001", [Outcome.ret(-1, "TMEM-ABI-001", f"sub-op {c.subop}, retired")])
     if handler is None:
         return Outcomes(what, "TMEM-CTRL-004", [Outcome.ret(-1, "TMEM-CTRL-004", "unassigned sub-op")])
     return handler(host, what, pool_id, c, memory)

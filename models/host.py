@@ -242,6 +242,9 @@ class ReferenceHost:
         if op.cmd == Cmd.FLUSH_OBJECT:
             return self.flush_outcomes(what, client, op.pool_id, pool, pool.keys_of(g.oid), "TMEM-FLUSH-002",
                                        neighbours_of=g.oid)
+        if op.cmd in self.version.retired_commands:  # reserved for ever: an unknown command (TMEM-ABI-001)
+            return Outcomes(what, "TMEM-ABI-001", [Outcome(ANY_NEGATIVE, 0, "TMEM-ABI-001", f"command {op.cmd}, "
+                                                           f"retired: 0 or an error, nothing changes")])
         return Outcomes(what, "TMEM-HC-003", [Outcome(ANY_NEGATIVE, 0, "TMEM-HC-003",
                                                       "no-op command: 0 or an error, nothing changes")])
 

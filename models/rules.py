@@ -19,6 +19,7 @@ TMEM_H = "xen/include/public/tmem.h @ RELEASE-4.0.0, RELEASE-4.1.0"
 XC_TMEM = "tools/libxc/xc_tmem.c @ RELEASE-4.0.0, RELEASE-4.1.0"
 SPEC = "tmem-abi.md section 9 (the fixed behaviour is the specification)"
 SUITE = "the suite's backend interface (DESIGN.md)"
+REVISIONS = "a revision's row (retire_commands, retire_subops: models/revisions.py); tmem-abi.md section 1"
 CHOICES = "tmem-abi.md section 10 (where hosts may differ)"
 LINUX = "drivers/xen/tmem.c (Linux cleancache/frontswap front-end)"
 
@@ -48,6 +49,7 @@ _AREAS = {
     "PAIR": "Guest/host pairings",
     "GUEST": "Guest-visible guarantees",
     "LAYOUT": "Struct layouts",
+    "ABI": "ABI evolution",
 }
 
 _RULES = (
@@ -232,6 +234,11 @@ _RULES = (
     # --- layouts
     Rule("TMEM-LAYOUT-001", "LAYOUT", "struct tmem_op and struct tmem_handle have, per version and word size, "
          "the sizes and offsets computed from tmem.h's declarations under the x86-64 and i386 ABIs.", TMEM_H),
+    # --- ABI evolution
+    Rule("TMEM-ABI-001", "ABI", "A command or CONTROL sub-op number the host's revision retired is answered as an "
+         "unknown one, never with another meaning: a command on an existing pool returns 0 or a negative error, a "
+         "sub-op -1, and nothing changes. No later revision may give the number a meaning again (a revision file "
+         "that does is refused).", REVISIONS),
 )
 
 RULES: Mapping[str, Rule] = MappingProxyType({r.id: r for r in _RULES})

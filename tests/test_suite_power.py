@@ -11,10 +11,12 @@ import re
 import pytest
 
 from tmem_conformance.cases import select_cells
+from tmem_conformance.examples import path as example_path
+from tmem_conformance.models import revisions
 from tmem_conformance.models.rules import RULES
 from tmem_conformance.selftest import faults
 from tmem_conformance.selftest.faults import FAULTS, Broken
-from tmem_conformance.selftest.run import FAULTS_MODULE, Job, run_job
+from tmem_conformance.selftest.run import fault_job, run_job
 
 #: The faults the issue asks for by name (G1-G5b): each must be in the catalogue.
 REQUIRED = {
@@ -35,7 +37,8 @@ def test_the_catalogue_has_its_shape() -> None:
         assert issubclass(f.backend, Broken) and getattr(faults, f.backend.__name__) is f.backend, name
         assert 1 <= len(f.expect_rules) <= 2, f"{name} expects {sorted(f.expect_rules)}: one or two rules"
         assert f.expect_rules <= set(RULES), f"{name} expects unknown rules {sorted(f.expect_rules - set(RULES))}"
-        assert select_cells(f.cells), name
+        with revisions.installed([example_path(n) for n in f.abi_files]):
+            assert select_cells(f.cells), name
         assert f.area and f.doc and "\n" not in f.doc, name
     assert len({f.backend for f in FAULTS.values()}) == len(FAULTS), "one backend per fault"
     areas = {f.area for f in FAULTS.values()}
@@ -58,8 +61,7 @@ def test_every_rule_is_expected_by_some_fault() -> None:
 def test_fault_is_killed_naming_its_rule(name: str) -> None:
     """Through `certify`, exactly as `tmem-conformance selftest` runs it (the same derandomized examples)."""
     fault = FAULTS[name]
-    job = Job("fault", name, f"{FAULTS_MODULE}:{fault.backend.__name__}", fault.cells, frozenset(fault.expect_rules))
-    got = run_job(job, "ci", None)
+    got = run_job(fault_job(fault), "ci", None)
     assert got["verdict"] == "killed", f"{name} passed every case of {fault.cells}: the suite did not catch it"
     assert got["named_expected"], f"{name} was caught by {got['rules']}, not one of {sorted(fault.expect_rules)}"
 

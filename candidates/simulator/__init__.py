@@ -34,7 +34,8 @@ def make(abi_version: int | str, capacity_pages: int, *, choices: Iterable[str] 
     """
     resolved = resolve(choices)
     row = host_version(abi_version)
-    return SimulatorHost(row.spec, row.reject_flag_bits, _codecs(row), check_capacity(capacity_pages), resolved)
+    return SimulatorHost(row.spec, row.reject_flag_bits, _codecs(row), check_capacity(capacity_pages), resolved,
+                         row.retired_commands)
 
 
 @cache

@@ -48,6 +48,7 @@ class Choices:
     save_pages_reverse: bool = False        # SAVE_GET_NEXT_PAGE: the reverse of the default order
     eviction: Eviction = LRU                # which ephemeral page is evicted to make room
     flush_evicts_newest: bool = False       # CONTROL FLUSH takes the newest pages first
+    retired_enosys: bool = False            # a command the revision retired: -ENOSYS, not 0 as unknown ones
 
 
 #: choice name -> (Choices field, value it takes)
@@ -65,6 +66,7 @@ CHOICES: dict[str, tuple[str, Any]] = {
     "evict-mru": ("eviction", MRU),
     "evict-fifo": ("eviction", FIFO),
     "flush-evicts-newest": ("flush_evicts_newest", True),
+    "retired-enosys": ("retired_enosys", True),
 }
 
 DEFAULT = Choices()

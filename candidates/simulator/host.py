@@ -8,7 +8,8 @@
 3. Otherwise the caller gets a client if it has none (TMEM-HC-007).
 4. Every command but NEW_POOL and DESTROY_POOL needs pool_id in 0-15 naming a
    used slot, else -ENODEV (TMEM-HC-002); XCHG and unknown commands return 0
-   on a good pool (TMEM-HC-003).
+   on a good pool (TMEM-HC-003), and so do numbers the revision retired
+   (TMEM-ABI-001; -ENOSYS with choice retired-enosys).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from .opcodec import Creat, Ctrl, Gen, OpCodec
 from .pageops import Source, flush, get, put
 from .pool import ZERO_PAGE, Page
 from .pools import auth, destroy_client, destroy_pool, new_pool, restore_new
-from .retvals import EFAULT, ENODEV, EPERM
+from .retvals import EFAULT, ENODEV, ENOSYS, EPERM
 
 CONTROL, NEW_POOL, DESTROY_POOL, NEW_PAGE, PUT_PAGE, GET_PAGE = 0, 1, 2, 3, 4, 5
 FLUSH_PAGE, FLUSH_OBJECT, READ, WRITE, AUTH, RESTORE_NEW = 6, 7, 8, 9, 101, 102
@@ -35,9 +36,10 @@ class SimulatorHost:
     """One tmem host of a fixed spec version and page capacity."""
 
     def __init__(self, spec: int, reject_flag_bits: int, codecs: dict[int, OpCodec], capacity: int,
-                 choices: Choices) -> None:
+                 choices: Choices, retired: frozenset[int] = frozenset()) -> None:
         self.state = HostState(spec, reject_flag_bits, capacity, choices)
         self._codecs = codecs
+        self._retired = retired  # command numbers the host's revision retired (TMEM-ABI-001)
         self._choices = choices
         self._closed = False
 
@@ -84,7 +86,9 @@ class SimulatorHost:
             return flush(state, client, pool_id, pool, u.oid, u.index)
         if cmd == FLUSH_OBJECT:
             return flush(state, client, pool_id, pool, u.oid, None)
-        return 0  # XCHG and unknown commands
+        if cmd in self._retired and self._choices.retired_enosys:
+            return -ENOSYS  # an error is as unknown as 0 (TMEM-ABI-001)
+        return 0  # XCHG, retired and unknown commands
 
     def _source(self, cmd: int, u: Gen, client: Client, memory: bytearray) -> Source:
         """What a put stores, or -EFAULT if it must read a cmfn not in memory (TMEM-PUT-004/005)."""

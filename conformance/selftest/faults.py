@@ -25,10 +25,11 @@ tests/test_suite_power.py certify every entry on its cells.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tmem_conformance.candidates import simulator
+from tmem_conformance.examples import V2_FEATURE_FLAGS
 from tmem_conformance.models import codec
 from tmem_conformance.models.abi import (
     CLI_ID_NULL,
@@ -1148,6 +1149,15 @@ class CompatDecodesV0Layout(Broken):
         return self.inner.hypercall(domid, 64, codec.pack(read, self.v, 64), memory)
 
 
+class RetiredNumberReused(Broken):
+    """A revision gives a number its row retired a new meaning: the retired XCHG (10) is taken as a put."""
+
+    def rewrite(self, domid: int, op: codec.TmemOp) -> codec.TmemOp:
+        if op.cmd in self.v.retired_commands and isinstance(op.u, codec.Gen):
+            return codec.with_fields(op, cmd=Cmd.PUT_PAGE)
+        return op
+
+
 # ---------------------------------------------------------------------------------------------- the catalogue
 
 
@@ -1161,6 +1171,8 @@ class Fault:
     expect_rules: frozenset[str]  # the one or two rules the first violation must name
     area: str
     doc: str                      # one line: the fault, and the Xen commit/section if historical
+    #: shipped revision files (tmem_conformance.examples) its cells need (--abi-file)
+    abi_files: tuple[str, ...] = ()
 
 
 def _fault(name: str, backend: type[Broken], cells: str, rules: tuple[str, ...], area: str,
@@ -1302,6 +1314,9 @@ _FAULTS = (
     _fault("shared-pools-unbounded", SharedPoolsUnbounded, V1, ("TMEM-SHARED-003",), "shared pools"),
     _fault("truncates-oids", TruncatesOids, V1_HOST, ("TMEM-GET-002", "TMEM-FLUSH-002"), "object ids"),
     _fault("compat-decodes-v0-layout", CompatDecodesV0Layout, V1_32, ("TMEM-LAYOUT-001",), "layouts"),
+    # --- ABI evolution: on the example revision's cells
+    replace(_fault("retired-number-reused", RetiredNumberReused, "pair:v2:64:v2/hypercall", ("TMEM-ABI-001",),
+                   "ABI evolution"), abi_files=(V2_FEATURE_FLAGS,)),
 )
 
 FAULTS: dict[str, Fault] = {f.name: f for f in _FAULTS}

@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
+from ..examples import path as example_path
 from ..models.errors import UsageError
 from ..models.history import RELEASES, deviations_of
 from ..models.rules import RULES
@@ -49,19 +50,27 @@ class Job:
     #: a release: the certification level it runs at, and the deviations it must be named by, exactly
     level: str = "spec"
     expect_deviations: frozenset[str] = frozenset()
+    #: shipped revision files (tmem_conformance.examples) the certification adds (--abi-file)
+    abi_files: tuple[str, ...] = ()
 
 
 def jobs() -> list[Job]:
     """Variants first (they run every cell, the longest jobs), then the faults."""
     from .faults import FAULTS
     from .variants import VARIANTS
-    out = [Job("variant", v.name, backends.spec(v.name), None, choice=v.choice) for v in VARIANTS.values()]
+    out = [Job("variant", v.name, backends.spec(v.name), None, choice=v.choice, abi_files=v.abi_files)
+           for v in VARIANTS.values()]
     out += [Job("release", f"xen-{r}", f"{HISTORICAL_MODULE}:xen_{r.replace('.', '_')}", None,
                 level=f"historical={r}", expect_deviations=frozenset(d.id for d in deviations_of(r)))
             for r in RELEASES]
-    out += [Job("fault", f.name, f"{FAULTS_MODULE}:{f.backend.__name__}", f.cells, frozenset(f.expect_rules))
-            for f in FAULTS.values()]
+    out += [fault_job(f) for f in FAULTS.values()]
     return out
+
+
+def fault_job(f: Any) -> Job:
+    """A fault of the catalogue (faults.Fault) as the certification that must kill it."""
+    return Job("fault", f.name, f"{FAULTS_MODULE}:{f.backend.__name__}", f.cells, frozenset(f.expect_rules),
+               abi_files=f.abi_files)
 
 
 FAULTS_MODULE = "tmem_conformance.selftest.faults"
@@ -76,6 +85,8 @@ def certify_argv(job: Job, profile: str, report: str, time_limit: float | None) 
         argv += ["--cells", job.cells]
     if job.level != "spec":
         argv += ["--level", job.level]
+    for name in job.abi_files:
+        argv += ["--abi-file", example_path(name)]
     if job.kind == "fault":
         argv += ["--no-shrink", "--exitfirst"]  # the question is whether and by which rule, not the shortest steps
     if time_limit:

@@ -11,10 +11,11 @@ The catalogue is data; `Variant.factory` builds hosts through the simulator's
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from tmem_conformance.candidates import simulator
+from tmem_conformance.examples import V2_FEATURE_FLAGS
 from tmem_conformance.models.choices import CHOICES
 
 #: section 10 row id -> the situation it covers (models/choices.py is the table)
@@ -29,6 +30,8 @@ class Variant:
     choice: str
     doc: str
     choices: frozenset[str]
+    #: shipped revision files (tmem_conformance.examples) it is certified with: its choice shows in their cells
+    abi_files: tuple[str, ...] = ()
 
     @property
     def rows(self) -> tuple[str, ...]:
@@ -70,6 +73,9 @@ _SINGLE = (
          "evicting to make room takes the oldest-put ephemeral page, a get does not refresh it"),
     _one("flush-evicts-newest", "eviction",
          "the toolstack's FLUSH evicts the newest ephemeral pages first; any policy may"),
+    replace(_one("retired-enosys", "retired",
+                 "a command the revision retired is answered -ENOSYS, not 0; on the example revision's cells"),
+            abi_files=(V2_FEATURE_FLAGS,)),
 )
 
 #: Xen's own outcome in every row where the simulator's default differs from it
