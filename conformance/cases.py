@@ -125,6 +125,8 @@ def cases_for(pattern: str | None, shard: str | None = None, peers: Sequence[str
         return peer_versions is None or peer not in peer_versions or v in peer_versions[peer]
     out = []
     for c in select_cells(pattern, shard):
+        if c.expected == "undetermined":  # nothing to check it against (models/matrix.py): never run
+            continue
         out += [Case(c, name) for name, _ in MACHINES[c.kind]]
         if c.kind == "migration":
             out += [Case(c, "migration", peer, d) for peer in peers for d in ("to", "from")

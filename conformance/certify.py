@@ -29,6 +29,8 @@ from .cases import cases_for, parse_peers, select_cells
 from .checked import abridged
 from .models.errors import UsageError
 from .models.history import SPEC, level
+from .models.matrix import GUESTS, Cell, silent
+from .models.versions import VERSIONS
 from .paths import add_abi_file, writable
 from .profiles import PROFILES
 from .registry import load, versions_made_by
@@ -139,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
         return print_plan(chosen, cases, args.format)
     import pytest
     console = Console(highlight=False)
+    say_undetermined(chosen, console)
     tracker = ProgressTracker(chosen, cases, console, live=console.is_terminal and not args.quiet)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "report.json")
@@ -158,8 +161,10 @@ def run(args: argparse.Namespace) -> int:
     if int(code) == int(pytest.ExitCode.INTERRUPTED):
         console.print("interrupted: the cells not finished are reported as not run", markup=False)
         return 130
-    # At a historical level its known deviations are what was asked for; any other verdict fails.
-    return 0 if all(c["verdict"] in (Verdict.PASS, Verdict.DEVIATION) for c in doc["cells"]) else 1
+    # At a historical level its known deviations are what was asked for; any other verdict fails, but an
+    # undetermined cell (never run, reported before the run) is no verdict on the backend.
+    return 0 if all(c["verdict"] in (Verdict.PASS, Verdict.DEVIATION) or c["expected"] == UNDETERMINED
+                    for c in doc["cells"]) else 1
 
 
 def _children() -> list[int]:
@@ -282,6 +287,18 @@ def plan(chosen: list[Any], cases: list[Any]) -> list[dict[str, Any]]:
     from .models.matrix import OUTCOME_RULES
     return [{**c.to_json(), "rules": list(OUTCOME_RULES[c.expected]),
              "machines": [k.label for k in cases if k.cell.id == c.id]} for c in chosen]
+
+
+UNDETERMINED = "undetermined"
+
+
+def say_undetermined(chosen: list[Cell], console: Console) -> None:
+    """The cells no outcome follows for (models/matrix.py), before anything runs: they are never run."""
+    for c in chosen:
+        if c.expected == UNDETERMINED:
+            assert c.guest is not None and c.host is not None
+            console.print(f"{c.id}: undetermined, not run: the {c.negotiated} guest's ops on the {c.host} host: "
+                          f"{silent(GUESTS[c.guest], VERSIONS[c.host], c.word_size)}", markup=False)
 
 
 def print_plan(chosen: list[Any], cases: list[Any], fmt: str) -> int:

@@ -142,3 +142,24 @@ def test_the_simulator_certifies_against_the_example_revision_through_data(tmp_p
 def test_a_revision_file_a_command_cannot_read_is_a_usage_error(tmp_path: Path) -> None:
     run = _cli("matrix", "--abi-file", str(tmp_path / "nope.toml"))
     assert run.returncode == 2 and "nope.toml" in run.stderr
+
+
+def test_a_silent_pairing_is_undetermined_reported_first_and_never_run(tmp_path: Path) -> None:
+    """A revision that accepts v0's spec but keeps v1's layout: a v0 guest's ops would be misread with no
+    check to refuse them, so no outcome follows from the rows (abidiff: silent)."""
+    wide = _file(tmp_path, 'name = "v2"\nspec = 2\nbased_on = "v1"\naccepts = [0, 2]\n')
+    with revisions.installed([wide]):
+        expected = {c.id: c.expected for c in cells() if c.host == "v2" and c.word_size == 64}
+        assert expected == {"pair:v0:64:v2": "undetermined", "pair:v1:64:v2": "graceful-failure",
+                            "pair:v1+shim:64:v2": "undetermined", "pair:v2:64:v2": "native"}
+        from tmem_conformance.cases import cases_for
+        assert [c.id for c in cases_for("pair:v0:64:v2,pair:v2:64:v2/pairing")] == ["pair:v2:64:v2/pairing"]
+    report = tmp_path / "wide.json"
+    run = _cli("certify", "--backend", "simulator", "--abi-file", wide, "--cells", "pair:v0:64:v2,pair:v2:64:v2",
+               "-n", "0", "--peers", "none", "--report", str(report))
+    assert run.returncode == 0, run.stdout + run.stderr  # an undetermined cell is no verdict on the backend
+    first = " ".join(run.stdout.split()[:12])
+    assert first.startswith("pair:v0:64:v2: undetermined, not run"), run.stdout[:300]
+    assert "NEW_PAGE" in run.stdout.split("┏")[0]  # the reason, before the run's table
+    verdicts = {c["id"]: (c["expected"], c["verdict"]) for c in json.loads(report.read_text())["cells"]}
+    assert verdicts == {"pair:v0:64:v2": ("undetermined", "not run"), "pair:v2:64:v2": ("native", "pass")}

@@ -35,7 +35,7 @@ def make(abi_version: int | str, capacity_pages: int, *, choices: Iterable[str] 
     resolved = resolve(choices)
     row = host_version(abi_version)
     return SimulatorHost(row.spec, row.reject_flag_bits, _codecs(row), check_capacity(capacity_pages), resolved,
-                         row.retired_commands)
+                         row.retired_commands, row.accepts)
 
 
 @cache

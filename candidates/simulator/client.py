@@ -57,8 +57,10 @@ class Client:
 class HostState:
     """Everything one simulated host holds."""
 
-    def __init__(self, spec: int, reject_flag_bits: int, capacity: int, choices: Choices) -> None:
+    def __init__(self, spec: int, reject_flag_bits: int, capacity: int, choices: Choices,
+                 accepts: frozenset[int] | None = None) -> None:
         self.spec = spec
+        self.accepts = frozenset({spec}) if accepts is None else accepts  # the spec versions NEW_POOL takes
         self.reject_flag_bits = reject_flag_bits
         self.choices = choices
         self.store = PageStore(capacity, choices.eviction, choices.flush_evicts_newest)

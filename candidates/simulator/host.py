@@ -36,8 +36,9 @@ class SimulatorHost:
     """One tmem host of a fixed spec version and page capacity."""
 
     def __init__(self, spec: int, reject_flag_bits: int, codecs: dict[int, OpCodec], capacity: int,
-                 choices: Choices, retired: frozenset[int] = frozenset()) -> None:
-        self.state = HostState(spec, reject_flag_bits, capacity, choices)
+                 choices: Choices, retired: frozenset[int] = frozenset(),
+                 accepts: frozenset[int] | None = None) -> None:
+        self.state = HostState(spec, reject_flag_bits, capacity, choices, accepts)
         self._codecs = codecs
         self._retired = retired  # command numbers the host's revision retired (TMEM-ABI-001)
         self._choices = choices

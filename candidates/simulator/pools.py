@@ -25,7 +25,7 @@ PRIVATE_UUID = ((1 << 64) - 1, (1 << 64) - 1)
 
 def flags_refused(state: HostState, flags: int) -> bool:
     """The checks in order: spec version, page size, then (per version row) precompressed, reserved."""
-    if (flags >> 24) & 0xFF != state.spec:
+    if (flags >> 24) & 0xFF not in state.accepts:
         return True
     if (flags >> 4) & 0xF != 0:
         return True
