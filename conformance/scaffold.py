@@ -58,7 +58,8 @@ SECTIONS = (
     Section("auth", "AUTH: who may join a shared pool", (Cmd.AUTH,), (), ("TMEM-HC-004", "TMEM-SHARED-005")),
     Section("restore_new", "RESTORE_NEW: the toolstack re-creates a pool in a given slot", (Cmd.RESTORE_NEW,),
             (), ("TMEM-HC-004", "TMEM-RESTORE-002")),
-    Section("unknown", "XCHG and any other command", (), (), ("TMEM-HC-002", "TMEM-HC-003")),
+    Section("unknown", "XCHG, a number the revision retired, and any other command", (), (),
+            ("TMEM-HC-002", "TMEM-HC-003", "TMEM-ABI-001")),
 )
 #: What every call must satisfy before its command is looked at.
 DISPATCH_RULES = sorted(r.id for r in RULES.values() if r.area in ("HC", "LAYOUT"))
