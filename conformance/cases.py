@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from .backend import BackendFactory
 from .machines import MACHINES, CellMachine
 from .models.errors import UsageError
-from .models.matrix import Cell, cells
+from .models.matrix import UNDETERMINED, Cell, cells
 
 #: The built-in candidates: each certification also migrates between the backend and these.
 BUILTIN_CANDIDATES = ("simulator", "ctmem", "cytmem")
@@ -125,7 +125,7 @@ def cases_for(pattern: str | None, shard: str | None = None, peers: Sequence[str
         return peer_versions is None or peer not in peer_versions or v in peer_versions[peer]
     out = []
     for c in select_cells(pattern, shard):
-        if c.expected == "undetermined":  # nothing to check it against (models/matrix.py): never run
+        if c.expected == UNDETERMINED:  # nothing to check it against (models/matrix.py): never run
             continue
         out += [Case(c, name) for name, _ in MACHINES[c.kind]]
         if c.kind == "migration":

@@ -29,7 +29,7 @@ from .cases import cases_for, parse_peers, select_cells
 from .checked import abridged
 from .models.errors import UsageError
 from .models.history import SPEC, level
-from .models.matrix import GUESTS, Cell, silent
+from .models.matrix import GUESTS, UNDETERMINED, Cell, silent
 from .models.versions import VERSIONS
 from .paths import add_abi_file, writable
 from .profiles import PROFILES
@@ -287,9 +287,6 @@ def plan(chosen: list[Any], cases: list[Any]) -> list[dict[str, Any]]:
     from .models.matrix import OUTCOME_RULES
     return [{**c.to_json(), "rules": list(OUTCOME_RULES[c.expected]),
              "machines": [k.label for k in cases if k.cell.id == c.id]} for c in chosen]
-
-
-UNDETERMINED = "undetermined"
 
 
 def say_undetermined(chosen: list[Cell], console: Console) -> None:

@@ -61,6 +61,9 @@ def unregister_guests(row: AbiVersion) -> None:
     for g in guests_of(row):
         _GUEST_TABLE.pop(g.name, None)
 
+#: The expectation of a cell no outcome follows for from the rows (`silent`): reported, never run.
+UNDETERMINED = "undetermined"
+
 #: What each expectation means, for reports and CONFORMANCE.md.
 OUTCOMES: Mapping[str, str] = MappingProxyType({
     "native": "the guest negotiates its own version; tmem works as specified",
@@ -70,7 +73,7 @@ OUTCOMES: Mapping[str, str] = MappingProxyType({
                         "guest runs with tmem off and loses nothing",
     "intact": "the guest's persistent pages arrive at the destination unchanged",
     "refused": "the move is refused before the destination changes; the source keeps every page",
-    "undetermined": "the host accepts the version the guest negotiates, but reads its ops at other offsets where "
+    UNDETERMINED: "the host accepts the version the guest negotiates, but reads its ops at other offsets where "
                     "no check can refuse them (`abidiff`: silent): no outcome follows from the rows, so the cell "
                     "is reported before anything runs and never run",
 })
@@ -83,7 +86,7 @@ OUTCOME_RULES: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "graceful-failure": ("TMEM-PAIR-002", "TMEM-GUEST-001"),
     "intact": ("TMEM-MIG-001", "TMEM-MIG-003", "TMEM-STREAM-001", "TMEM-STREAM-003", "TMEM-STREAM-004"),
     "refused": ("TMEM-MIG-002", "TMEM-MIG-003", "TMEM-STREAM-002", "TMEM-STREAM-003"),
-    "undetermined": (),
+    UNDETERMINED: (),
 })
 
 
@@ -159,7 +162,7 @@ def cells(versions: Mapping[str, AbiVersion] = VERSIONS,
             for h in versions.values():
                 expected = expected_pairing(g, h, versions)
                 if silent(g, h, ws, versions) is not None:
-                    expected = "undetermined"
+                    expected = UNDETERMINED
                 out.append(Cell(pairing_id(g.name, ws, h.name), "pairing", ws, expected, guest=g.name,
                                 host=h.name, negotiated=negotiate(g, h, versions)))
     for s in versions.values():
