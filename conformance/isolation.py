@@ -11,10 +11,12 @@ IsolatedResult of kind
   exited without sending a result (`exit_status`);
 - "hang": the time limit passed; the child's process group was killed.
 
-With `trail=True` the child also writes a line per step to a second pipe
-as it goes (`note()`), and the parent keeps the lines since the last
-`note(None)` (a new example): a crash or a hang then still tells which op
-was in flight and which steps came before it (`IsolatedResult.trail`).
+With `trail=True` the child also records a line per step as it goes
+(`note()`) in memory it shares with the parent (a ring of TRAIL_BYTES:
+no system call per step, and nothing for the parent to do until the
+child is gone); the parent then keeps the lines since the last
+`note(None)` (a new example): a crash or a hang still tells which op was
+in flight and which steps came before it (`IsolatedResult.trail`).
 
 POSIX only (os.fork). The child leaves with os._exit, never running the
 parent's atexit handlers or pytest's teardown.
@@ -22,13 +24,14 @@ parent's atexit handlers or pytest's teardown.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import faulthandler
+import mmap
 import os
 import pickle
 import select
 import signal
+import struct
 import sys
 import tempfile
 import time
@@ -41,31 +44,72 @@ from .models.errors import TmemConformanceError
 
 Kind = Literal["ok", "raised", "crash", "hang"]
 _EXIT_SENT, _EXIT_UNSENDABLE = 0, 3
-#: In a child started with trail=True: the write end of the step pipe.
-_TRAIL_FD: int | None = None
 #: Most steps kept for one example (a crash report shows the last of them).
 TRAIL_LINES = 2000
+#: Bytes of the shared step ring: the last lines before a crash, however many steps came first.
+TRAIL_BYTES = 1 << 18
 #: Most bytes of a crashed child's faulthandler frames kept.
 _FRAMES_BYTES = 16384
-#: How often the parent empties the step pipe, and how much the pipe holds meanwhile.
-TRAIL_TICK = 0.02
-TRAIL_PIPE_BYTES = 1 << 20
+_END = b"\x00"  # a line of its own: a new example begins
+_COUNT = struct.Struct("<Q")  # the ring's header: how many bytes were ever written to it
+
+
+class _Ring:
+    """Lines in memory shared across fork(): the child appends, the parent reads once the child is gone.
+
+    A header counts the bytes ever written; the lines wrap round a buffer of `size` bytes, and the
+    count is raised only after a line is in, so a child dying mid-line loses that line alone.
+    """
+
+    def __init__(self, size: int = TRAIL_BYTES) -> None:
+        self.size = size
+        self.mem = mmap.mmap(-1, _COUNT.size + size)  # anonymous and MAP_SHARED: the forked child's too
+        self.written = 0
+
+    def append(self, data: bytes) -> None:
+        at, n = self.written % self.size, len(data)
+        base = _COUNT.size
+        if n >= self.size:
+            data, n = data[-(self.size - 1):], self.size - 1
+        first = min(n, self.size - at)
+        self.mem[base + at:base + at + first] = data[:first]
+        if first < n:
+            self.mem[base:base + n - first] = data[first:]
+        self.written += n
+        _COUNT.pack_into(self.mem, 0, self.written)
+
+    def lines(self) -> list[str]:
+        """The lines since the last new-example mark (at most TRAIL_LINES, the last ones)."""
+        count = _COUNT.unpack_from(self.mem, 0)[0]
+        base, at = _COUNT.size, count % self.size
+        if count <= self.size:
+            data = self.mem[base:base + count]
+        else:  # wrapped: the oldest bytes start at the write position, its first line is cut
+            data = self.mem[base + at:base + self.size] + self.mem[base:base + at]
+            data = data[data.find(b"\n") + 1:]
+        lines = data.split(b"\n")[:-1]  # the last piece is an unfinished line, or empty
+        if _END in lines:
+            lines = lines[len(lines) - lines[::-1].index(_END):]
+        return [line.decode("utf-8", "replace") for line in lines[-TRAIL_LINES:]]
+
+    def close(self) -> None:
+        self.mem.close()
+
+
+#: In a child started with trail=True: the ring its steps go to.
+_TRAIL: _Ring | None = None
 
 
 def tracing() -> bool:
     """Whether this process is an isolated child that reports its steps as it goes."""
-    return _TRAIL_FD is not None
+    return _TRAIL is not None
 
 
 def note(line: str | None) -> None:
     """In an isolated child with a trail: record one step (None: a new example begins)."""
-    if _TRAIL_FD is None:
+    if _TRAIL is None:
         return
-    data = b"\x00\n" if line is None else line.replace("\n", " ").encode("utf-8", "replace") + b"\n"
-    try:
-        os.write(_TRAIL_FD, data)
-    except OSError:
-        pass
+    _TRAIL.append(_END + b"\n" if line is None else line.replace("\n", " ").encode("utf-8", "replace") + b"\n")
 
 
 class ChildException(TmemConformanceError):
@@ -161,10 +205,10 @@ def die_with_parent(parent: int) -> None:
         os._exit(_EXIT_UNSENDABLE)
 
 
-def _child(fn: Callable[[], object], w: int, trail_w: int | None, parent: int, frames: int) -> None:
-    global _TRAIL_FD
+def _child(fn: Callable[[], object], w: int, ring: _Ring | None, parent: int, frames: int) -> None:
+    global _TRAIL
     code = _EXIT_UNSENDABLE
-    _TRAIL_FD = trail_w
+    _TRAIL = ring
     try:
         os.setpgid(0, 0)
         die_with_parent(parent)
@@ -189,21 +233,18 @@ def run_isolated(fn: Callable[[], object], timeout: float, trail: bool = False) 
     sys.stdout.flush()
     sys.stderr.flush()
     r, w = os.pipe()
-    tr, tw = os.pipe() if trail else (None, None)
+    ring = _Ring() if trail else None
     frames = tempfile.TemporaryFile()  # where the child's faulthandler writes if it dies by a signal
     parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child
         os.close(r)
-        if tr is not None:
-            os.close(tr)
-        _child(fn, w, tw, parent, frames.fileno())
+        _child(fn, w, ring, parent, frames.fileno())
     os.close(w)
-    if tw is not None:
-        os.close(tw)
-    steps = _Trail(tr)
     try:
-        result = _collect(pid, r, steps, timeout)
+        result = _collect(pid, r, timeout)
+        if ring is not None and result.kind in ("crash", "hang"):
+            result = dataclasses.replace(result, trail=tuple(ring.lines()))
         if result.kind == "crash":
             frames.seek(0)
             text = frames.read(_FRAMES_BYTES).decode("utf-8", "replace").strip()
@@ -217,59 +258,26 @@ def run_isolated(fn: Callable[[], object], timeout: float, trail: bool = False) 
             pass
         raise
     finally:
-        steps.close()
+        if ring is not None:
+            ring.close()
         frames.close()
 
 
-class _Trail:
-    """The parent's end of the step pipe: the lines of the example running now."""
-
-    def __init__(self, fd: int | None) -> None:
-        self.fd, self.lines, self.partial = fd, collections.deque(maxlen=TRAIL_LINES), b""
-
-    def drain(self) -> None:
-        while self.fd is not None:
-            ready, _, _ = select.select([self.fd], [], [], 0)
-            if not ready:
-                return
-            chunk = os.read(self.fd, 1 << 16)
-            if not chunk:
-                os.close(self.fd)
-                self.fd = None
-                return
-            *done, self.partial = (self.partial + chunk).split(b"\n")
-            for line in done:
-                if line == b"\x00":
-                    self.lines.clear()
-                else:
-                    self.lines.append(line.decode("utf-8", "replace"))
-
-    def close(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-
-
-def _collect(pid: int, r: int, steps: _Trail, timeout: float) -> IsolatedResult:
+def _collect(pid: int, r: int, timeout: float) -> IsolatedResult:
     try:
         os.setpgid(pid, pid)  # also done by the child: whichever runs first
     except OSError:
         pass
     chunks: list[bytes] = []
     deadline = time.monotonic() + timeout
-    if steps.fd is not None:
-        _widen_pipe(steps.fd)
     try:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 _kill_group(pid)
                 os.waitpid(pid, 0)
-                steps.drain()
-                return IsolatedResult("hang", timeout=timeout, pid=pid, trail=tuple(steps.lines))
-            # The trail is read on a tick, not per line: waking for every step would cost the child's core.
-            ready, _, _ = select.select([r], [], [], min(left, TRAIL_TICK) if steps.fd is not None else left)
-            steps.drain()
+                return IsolatedResult("hang", timeout=timeout, pid=pid)
+            ready, _, _ = select.select([r], [], [], left)
             if r not in ready:
                 continue
             chunk = os.read(r, 1 << 16)
@@ -279,16 +287,15 @@ def _collect(pid: int, r: int, steps: _Trail, timeout: float) -> IsolatedResult:
     finally:
         os.close(r)
     status = _wait(pid, deadline)
-    steps.drain()
     if status is None:
-        return IsolatedResult("hang", timeout=timeout, pid=pid, trail=tuple(steps.lines))
+        return IsolatedResult("hang", timeout=timeout, pid=pid)
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
-        return IsolatedResult("crash", signal_name=_signal_name(sig), pid=pid, trail=tuple(steps.lines))
+        return IsolatedResult("crash", signal_name=_signal_name(sig), pid=pid)
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
     data = b"".join(chunks)
     if code != _EXIT_SENT or not data:
-        return IsolatedResult("crash", exit_status=code, pid=pid, trail=tuple(steps.lines))
+        return IsolatedResult("crash", exit_status=code, pid=pid)
     try:
         kind, obj = pickle.loads(data)
     except Exception as e:
@@ -298,15 +305,6 @@ def _collect(pid: int, r: int, steps: _Trail, timeout: float) -> IsolatedResult:
     if kind == "ok":
         return IsolatedResult("ok", value=obj, pid=pid)
     return IsolatedResult("raised", exception=obj, pid=pid)
-
-
-def _widen_pipe(fd: int) -> None:
-    """Let the step pipe hold a tick's worth of steps and more (Linux; elsewhere the default size)."""
-    try:
-        import fcntl
-        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), TRAIL_PIPE_BYTES)
-    except (OSError, ImportError):
-        pass
 
 
 def _kill_group(pid: int) -> None:

@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from tmem_conformance.isolation import ChildException, IsolatedResult, IsolationError, run_isolated
+from tmem_conformance.isolation import (
+    TRAIL_BYTES,
+    TRAIL_LINES,
+    ChildException,
+    IsolatedResult,
+    IsolationError,
+    note,
+    run_isolated,
+    tracing,
+)
 
 
 def _segfault() -> None:
@@ -120,3 +129,35 @@ def test_hang_kills_the_childs_own_children_too(tmp_path: Path) -> None:
 def test_timeout_must_be_positive() -> None:
     with pytest.raises(ValueError, match="timeout"):
         run_isolated(lambda: None, timeout=0)
+
+
+def _steps_then(end: object, examples: int, steps: int) -> object:
+    def run() -> None:
+        for e in range(examples):
+            note(None)
+            for s in range(steps):
+                note(f"example {e} step {s}\nwith a newline")
+        end()  # type: ignore[operator]
+    return run
+
+
+def test_a_crash_keeps_the_steps_of_its_example_only() -> None:
+    result = run_isolated(_steps_then(_segfault, 3, 5), timeout=10, trail=True)
+    assert result.kind == "crash"
+    assert result.trail == tuple(f"example 2 step {s} with a newline" for s in range(5))
+
+
+def test_a_hang_keeps_the_last_steps_after_the_ring_wraps() -> None:
+    # Far more than the ring holds: the lines kept are the last ones, whole, and at most TRAIL_LINES.
+    steps = 3 * TRAIL_BYTES // len("example 0 step 0 with a newline")
+    result = run_isolated(_steps_then(lambda: time.sleep(60), 1, steps), timeout=3, trail=True)
+    assert result.kind == "hang"
+    assert len(result.trail) == TRAIL_LINES
+    assert result.trail[-1] == f"example 0 step {steps - 1} with a newline"
+    assert result.trail[0] == f"example 0 step {steps - TRAIL_LINES} with a newline"
+
+
+def test_no_trail_unless_asked_and_none_for_a_result() -> None:
+    assert run_isolated(_steps_then(_segfault, 1, 3), timeout=10).trail == ()
+    assert run_isolated(_steps_then(lambda: None, 1, 3), timeout=10, trail=True).trail == ()
+    assert not tracing()
