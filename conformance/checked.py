@@ -193,13 +193,15 @@ class CheckedHost:
             self.context = outer
 
     def hypercall(self, domid: int, word_size: int, op: bytes, memory: bytearray) -> int:
-        before, raw = bytes(memory), bytes(op)  # raw: immutable, so the backend, log and model share it
+        before = bytes(memory)
+        raw = op if type(op) is bytes else bytes(op)  # immutable, so the backend, log and model share it
+        hexop = raw.hex()
         event: dict[str, object] = {
-            "event": "hypercall", "host": self.label, "domid": domid, "word_size": word_size, "op": raw.hex(),
+            "event": "hypercall", "host": self.label, "domid": domid, "word_size": word_size, "op": hexop,
             "memory_size": len(memory), "pages": self.log.memory_delta(self.label, domid, before)}
         self.log.events.append(event)
         if isolation.tracing():  # a crash or hang of the backend still shows this op
-            isolation.note(f"call|{self.label}|{self.version.name}|{domid}|{word_size}|{raw.hex()}")
+            isolation.note(f"call|{self.label}|{self.version.name}|{domid}|{word_size}|{hexop}")
 
         def what() -> str:
             return f"{self.label} ({self.version.name}): dom{domid}/{word_size}-bit " \

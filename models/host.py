@@ -47,6 +47,8 @@ PRIVILEGED = frozenset({Cmd.CONTROL, Cmd.AUTH, Cmd.RESTORE_NEW})
 NO_POOL_CHECK = PRIVILEGED | {Cmd.NEW_POOL, Cmd.DESTROY_POOL}
 PUTS = frozenset({Cmd.PUT_PAGE, Cmd.NEW_PAGE, Cmd.WRITE})
 GETS = frozenset({Cmd.GET_PAGE, Cmd.READ})
+#: Most ops one model keeps decoded: a guest's ops repeat, the toolstack's queries above all.
+DECODED_OPS = 4096
 #: How many readings of a backend (the specification's and historical deviations', history.py) the model
 #: follows at once; those with the most deviations go first.
 MAX_READINGS = 4
@@ -70,6 +72,9 @@ class ReferenceHost:
         #: deviation and the specification answer alike (the uuid query that also ends the save) forks
         #: the model; a later call that only one reading allows settles it
         self.alternates: list[tuple[HostState, dict[str, str]]] = []
+        #: (op bytes, word size) -> (the op decoded, or None if too short to copy; its description;
+        #: whether it is shorter than the struct)
+        self._decoded: dict[tuple[bytes, int], tuple[codec.TmemOp | None, str, bool]] = {}
 
     @property
     def version(self) -> AbiVersion:
@@ -77,19 +82,35 @@ class ReferenceHost:
 
     # ------------------------------------------------------------------ entry points
     def outcomes(self, domid: int, word_size: int, op: bytes, memory: bytes) -> Outcomes:
-        lay = layout(self.version, word_size)
-        cmd = int.from_bytes(op[:4], "little") if len(op) >= 4 else None
-        if cmd is None or len(op) < lay.needed(cmd):
+        decoded, text, short = self._read(op if type(op) is bytes else bytes(op), word_size)
+        if decoded is None:
             return Outcomes(f"a {len(op)}-byte op buffer from dom{domid}", "TMEM-HC-001",
                             [Outcome.ret(neg(Errno.EFAULT), "TMEM-HC-001", "op cannot be copied")])
-        decoded = codec.unpack(bytes(op[:lay.size]).ljust(lay.size, b"\0"), self.version, word_size)
-        result = self.outcomes_for(domid, decoded, memory)
-        if len(op) < lay.size:
+        result = self.outcomes_for(domid, decoded, memory, text)
+        if short:
             # Section 10: a host may copy its whole struct and fail, or answer from what is there.
             result.options.append(Outcome.ret(neg(Errno.EFAULT), "TMEM-HC-001",
                                               f"the {len(op)}-byte op is shorter than the host's "
-                                              f"{lay.size}-byte struct: not copied, nothing changes"))
+                                              f"{layout(self.version, word_size).size}-byte struct: not "
+                                              f"copied, nothing changes"))
         return result
+
+    def _read(self, op: bytes, word_size: int) -> tuple[codec.TmemOp | None, str, bool]:
+        """The op as this host reads it (decoded once per distinct op, see DECODED_OPS)."""
+        key = (op, word_size)
+        hit = self._decoded.get(key)
+        if hit is None:
+            lay = layout(self.version, word_size)
+            cmd = int.from_bytes(op[:4], "little") if len(op) >= 4 else None
+            if cmd is None or len(op) < lay.needed(cmd):
+                hit = (None, "", True)
+            else:
+                decoded = codec.unpack(op[:lay.size].ljust(lay.size, b"\0"), self.version, word_size)
+                hit = (decoded, describe(decoded), len(op) < lay.size)
+            if len(self._decoded) >= DECODED_OPS:
+                self._decoded.clear()
+            self._decoded[key] = hit
+        return hit
 
     def observe(self, domid: int, word_size: int, op: bytes, before: bytes, ret: int,
                 after: bytes) -> Outcome:
@@ -183,8 +204,9 @@ class ReferenceHost:
                 self._leave(client, slot)
 
     # ------------------------------------------------------------------ dispatch
-    def outcomes_for(self, domid: int, op: codec.TmemOp, memory: bytes) -> Outcomes:
-        what = f"{describe(op)} from dom{domid}"
+    def outcomes_for(self, domid: int, op: codec.TmemOp, memory: bytes, described: str = "") -> Outcomes:
+        """The allowed set for a decoded op (`described`: describe(op), when the caller has it)."""
+        what = f"{described or describe(op)} from dom{domid}"
         if op.cmd in PRIVILEGED and domid != DOMID_TOOLSTACK:
             refused = Outcomes(what, "TMEM-HC-004", [Outcome.ret(neg(Errno.EPERM), "TMEM-HC-004",
                                                                 "privileged op from a guest")])

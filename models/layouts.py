@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
+from .abi import member_for
 from .ctypes_table import WORD_SIZES, Decl, Field, Struct, _round_up, lay_out_struct, nest
 from .versions import VERSIONS, AbiVersion, version
 
@@ -65,7 +66,6 @@ class OpLayout:
         The tail of the union beyond that member is never read, which is why a
         v0 guest's NEW_POOL reaches a v1 host's version check (tmem-abi.md s.7).
         """
-        from .abi import member_for
         return _needed(self.version, self.word_size, member_for(cmd))
 
     def member_fields(self, member: str) -> tuple[Field, ...]:

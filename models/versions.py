@@ -47,6 +47,11 @@ class AbiVersion:
     #: Where the row comes from: "" for the built-in table, else the revision file (models/revisions.py).
     source: str = ""
 
+    def __hash__(self) -> int:
+        # Rows key every layout and codec cache, several times per hypercall: hash what tells rows apart
+        # (equal rows have equal names, spec numbers and sources), not all seventeen fields.
+        return hash((self.name, self.spec, self.source))
+
     @property
     def feature_bits(self) -> int:
         bits = 0
