@@ -9,7 +9,7 @@ raises LayoutError naming the struct, field, version and word size.
 from __future__ import annotations
 
 import struct as _struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from functools import cache, lru_cache
 from typing import Any
@@ -138,6 +138,34 @@ def pack(op: TmemOp, v: str | int | AbiVersion, word_size: int) -> bytes:
     for f in lay.member_fields(member):
         _put(buf, f, getattr(op.u, f.name.split(".", 1)[1]), lay)
     return bytes(buf)
+
+
+class PackedOps:
+    """Ops packed once each, by a caller's key for them: a guest's and the toolstack's ops repeat."""
+
+    #: Most ops kept; past it the cache starts again.
+    LIMIT = 1024
+
+    def __init__(self, v: str | int | AbiVersion, word_size: int) -> None:
+        self.version, self.word_size = v, word_size
+        self._ops: dict[Any, bytes] = {}
+
+    def get(self, key: Any, build: Callable[[], TmemOp]) -> bytes:
+        """The packed op for `key`; `build()` makes the op the first time."""
+        raw = self._ops.get(key)
+        if raw is None:
+            raw = pack(build(), self.version, self.word_size)
+            if len(self._ops) >= self.LIMIT:
+                self._ops.clear()
+            self._ops[key] = raw
+        return raw
+
+
+@cache
+def packed_ops(v: AbiVersion, word_size: int) -> PackedOps:
+    """The process's one PackedOps for this version and word size (guests and toolstacks come and go
+    with every example; the ops they send are the same few)."""
+    return PackedOps(v, word_size)
 
 
 def _check_length(data: bytes | bytearray, size: int, what: str) -> None:

@@ -108,8 +108,11 @@ class GuestKernel:
         return tuple(oid[:words]) + (0,) * (words - len(oid[:words]))
 
     def _gen(self, cmd: int, pool_id: int, oid: tuple[int, ...], index: int, cmfn: int = 0) -> int:
-        assert self.negotiated is not None
-        return self._call(self.negotiated, codec.TmemOp(cmd, pool_id, codec.Gen(oid, index, 0, 0, 0, cmfn)))
+        row = self.negotiated
+        assert row is not None
+        raw = codec.packed_ops(row, self.word_size).get((cmd, pool_id, oid, index, cmfn),
+                               lambda: codec.TmemOp(cmd, pool_id, codec.Gen(oid, index, 0, 0, 0, cmfn)))
+        return self.port.hypercall(self.domid, self.word_size, raw, self.memory)
 
     # ------------------------------------------------------------------ frontswap
     def frontswap_init(self) -> None:

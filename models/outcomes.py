@@ -97,6 +97,8 @@ class Outcome:
         """Why `after` is not `before` with this outcome's writes, or None if it is."""
         if len(after) != len(before):
             return f"the caller's memory changed size from {len(before)} to {len(after)} bytes"
+        if not self.writes and not self.regions and before == after:  # most ops write nothing
+            return None
         for w in self.writes:
             at = w.mismatch(after)
             if at is not None:

@@ -32,8 +32,6 @@ from .versions import AbiVersion, version
 
 TOOLSTACK_WORD = 64
 BUF = 0  # the toolstack's buffer starts at byte 0 of its own memory
-#: Most control ops one toolstack keeps packed.
-PACKED_OPS = 1024
 
 
 class HostPort(Protocol):
@@ -57,19 +55,13 @@ class Toolstack:
         self.hsize = layout(self.abi_version, TOOLSTACK_WORD).handle.size
         self.memory = bytearray(2 * PAGE_SIZE)
         #: the control ops packed so far (a save asks the same few questions of every client and pool)
-        self._packed: dict[tuple[int, int, int, int, int, tuple[int, ...], int], bytes] = {}
+        self._packed = codec.packed_ops(self.abi_version, TOOLSTACK_WORD)
 
     # ------------------------------------------------------------------ hypercalls
     def control(self, subop: int, cli_id: int, *, pool_id: int = 0, arg1: int = 0, arg2: int = 0,
                 oid: tuple[int, ...] = (), buf: int = BUF) -> int:
-        key = (subop, cli_id, pool_id, arg1, arg2, oid, buf)
-        raw = self._packed.get(key)
-        if raw is None:
-            op = codec.TmemOp(Cmd.CONTROL, pool_id, codec.Ctrl(subop, cli_id, arg1, arg2, oid, buf))
-            raw = codec.pack(op, self.abi_version, TOOLSTACK_WORD)
-            if len(self._packed) >= PACKED_OPS:
-                self._packed.clear()
-            self._packed[key] = raw
+        raw = self._packed.get((subop, cli_id, pool_id, arg1, arg2, oid, buf), lambda: codec.TmemOp(
+            Cmd.CONTROL, pool_id, codec.Ctrl(subop, cli_id, arg1, arg2, oid, buf)))
         return self.host.hypercall(DOMID_TOOLSTACK, TOOLSTACK_WORD, raw, self.memory)
 
     def restore_new(self, domid: int, pool: SavedPool) -> int:
