@@ -1173,9 +1173,6 @@ class Fault:
     doc: str                      # one line: the fault, and the Xen commit/section if historical
     #: shipped revision files (tmem_conformance.examples) its cells need (--abi-file)
     abi_files: tuple[str, ...] = ()
-    #: judged by the rule its shrunk counterexample names, as a certification reports it, rather than by
-    #: its first violation unshrunk: for a rule that only a short example can tell (see run.SHRINK_SECONDS)
-    shrink: bool = False
 
 
 def _fault(name: str, backend: type[Broken], cells: str, rules: tuple[str, ...], area: str,
@@ -1316,11 +1313,7 @@ _FAULTS = (
     _fault("slots-never-run-out", SlotsNeverRunOut, V1, ("TMEM-POOL-006",), "errors on bad input"),
     _fault("shared-pools-unbounded", SharedPoolsUnbounded, V1, ("TMEM-SHARED-003",), "shared pools"),
     _fault("truncates-oids", TruncatesOids, V1_HOST, ("TMEM-GET-002", "TMEM-FLUSH-002"), "object ids"),
-    # Every op misread, the pages were also put from the frames and under the keys the other layout reads:
-    # a long example's get may copy a page that matches nothing either reading expects, and only the
-    # shrunk one shows the misreading (the model names TMEM-LAYOUT-001 from one op's two readings).
-    replace(_fault("compat-decodes-v0-layout", CompatDecodesV0Layout, V1_32, ("TMEM-LAYOUT-001",), "layouts"),
-            shrink=True),
+    _fault("compat-decodes-v0-layout", CompatDecodesV0Layout, V1_32, ("TMEM-LAYOUT-001",), "layouts"),
     # --- ABI evolution: on the example revision's cells
     replace(_fault("retired-number-reused", RetiredNumberReused, "pair:v2:64:v2/hypercall", ("TMEM-ABI-001",),
                    "ABI evolution"), abi_files=(V2_FEATURE_FLAGS,)),

@@ -52,8 +52,6 @@ class Job:
     expect_deviations: frozenset[str] = frozenset()
     #: shipped revision files (tmem_conformance.examples) the certification adds (--abi-file)
     abi_files: tuple[str, ...] = ()
-    #: a fault judged by its shrunk counterexample (faults.Fault.shrink)
-    shrink: bool = False
 
 
 def jobs() -> list[Job]:
@@ -72,13 +70,10 @@ def jobs() -> list[Job]:
 def fault_job(f: Any) -> Job:
     """A fault of the catalogue (faults.Fault) as the certification that must kill it."""
     return Job("fault", f.name, f"{FAULTS_MODULE}:{f.backend.__name__}", f.cells, frozenset(f.expect_rules),
-               abi_files=f.abi_files, shrink=f.shrink)
+               abi_files=f.abi_files)
 
 
 FAULTS_MODULE = "tmem_conformance.selftest.faults"
-#: A fault judged by its shrunk counterexample shrinks this long at most: ample, so that the verdict does
-#: not depend on how fast the machine is (shrinking one usually ends within a few seconds).
-SHRINK_SECONDS = 120
 HISTORICAL_MODULE = "tmem_conformance.selftest.historical"
 KINDS = ("fault", "variant", "release")
 
@@ -92,8 +87,8 @@ def certify_argv(job: Job, profile: str, report: str, time_limit: float | None) 
         argv += ["--level", job.level]
     for name in job.abi_files:
         argv += ["--abi-file", example_path(name)]
-    if job.kind == "fault":  # the question is whether and by which rule, not the shortest steps
-        argv += ["--exitfirst"] + (["--shrink-seconds", str(SHRINK_SECONDS)] if job.shrink else ["--no-shrink"])
+    if job.kind == "fault":
+        argv += ["--no-shrink", "--exitfirst"]  # the question is whether and by which rule, not the shortest steps
     if time_limit:
         argv += ["--time-limit", str(time_limit)]
     return argv
