@@ -86,3 +86,23 @@ def test_constants_per_version() -> None:
     assert v1["TMEM_POOL_RESERVED_BITS"] == 0x00FFFF00
     assert v0["TMEM_XCHG"] == 10 and v1["TMEMC_SAVE_GET_NEXT_INV"] == 20 and v1["EFROZEN"] == 1000
     assert abi.pool_flags(persist=True, shared=True, spec=1) == 0x01000003
+
+
+def test_packed_ops_pack_once_per_key_and_start_again_past_their_limit() -> None:
+    v1 = VERSIONS["v1"]
+    cache = codec.PackedOps(v1, 32)
+    built: list[int] = []
+
+    def op(index: int) -> codec.TmemOp:
+        built.append(index)
+        return codec.TmemOp(abi.Cmd.GET_PAGE, 1, codec.Gen((1, 2, 3), index, 0, 0, 0, 1))
+
+    first = cache.get(("get", 5), lambda: op(5))
+    assert first == codec.pack(op(5), v1, 32) and built == [5, 5]
+    assert cache.get(("get", 5), lambda: op(5)) is first and built == [5, 5]  # not built again
+    for i in range(codec.PackedOps.LIMIT):
+        cache.get(("get", 100 + i), lambda i=i: op(100 + i))
+    cache.get(("get", 5), lambda: op(5))
+    assert built[-1] == 5  # past the limit the cache started again
+    assert codec.packed_ops(v1, 32) is codec.packed_ops(v1, 32)
+    assert codec.packed_ops(v1, 32) is not codec.packed_ops(v1, 64)
