@@ -72,9 +72,6 @@ class ReferenceHost:
         #: deviation and the specification answer alike (the uuid query that also ends the save) forks
         #: the model; a later call that only one reading allows settles it
         self.alternates: list[tuple[HostState, dict[str, str]]] = []
-        #: (op bytes, word size) -> (the op decoded, or None if too short to copy; its description;
-        #: whether it is shorter than the struct)
-        self._decoded: dict[tuple[bytes, int], tuple[codec.TmemOp | None, str, bool]] = {}
 
     @property
     def version(self) -> AbiVersion:
@@ -82,7 +79,7 @@ class ReferenceHost:
 
     # ------------------------------------------------------------------ entry points
     def outcomes(self, domid: int, word_size: int, op: bytes, memory: bytes) -> Outcomes:
-        decoded, text, short = self._read(op if type(op) is bytes else bytes(op), word_size)
+        decoded, text, short = read_op(op if type(op) is bytes else bytes(op), self.version, word_size)
         if decoded is None:
             return Outcomes(f"a {len(op)}-byte op buffer from dom{domid}", "TMEM-HC-001",
                             [Outcome.ret(neg(Errno.EFAULT), "TMEM-HC-001", "op cannot be copied")])
@@ -94,23 +91,6 @@ class ReferenceHost:
                                               f"{layout(self.version, word_size).size}-byte struct: not "
                                               f"copied, nothing changes"))
         return result
-
-    def _read(self, op: bytes, word_size: int) -> tuple[codec.TmemOp | None, str, bool]:
-        """The op as this host reads it (decoded once per distinct op, see DECODED_OPS)."""
-        key = (op, word_size)
-        hit = self._decoded.get(key)
-        if hit is None:
-            lay = layout(self.version, word_size)
-            cmd = int.from_bytes(op[:4], "little") if len(op) >= 4 else None
-            if cmd is None or len(op) < lay.needed(cmd):
-                hit = (None, "", True)
-            else:
-                decoded = codec.unpack(op[:lay.size].ljust(lay.size, b"\0"), self.version, word_size)
-                hit = (decoded, describe(decoded), len(op) < lay.size)
-            if len(self._decoded) >= DECODED_OPS:
-                self._decoded.clear()
-            self._decoded[key] = hit
-        return hit
 
     def observe(self, domid: int, word_size: int, op: bytes, before: bytes, ret: int,
                 after: bytes) -> Outcome:
@@ -652,6 +632,18 @@ def _widen(op: codec.TmemOp, words: int) -> codec.TmemOp:
     if isinstance(u, codec.Gen | codec.Ctrl) and len(u.oid) != words:
         return codec.with_fields(op, oid=(tuple(u.oid) + (0,) * words)[:words])
     return op
+
+
+@lru_cache(maxsize=DECODED_OPS)
+def read_op(op: bytes, v: AbiVersion, word_size: int) -> tuple[codec.TmemOp | None, str, bool]:
+    """An op as a host of this version reads it: (the op decoded, or None if too short to copy; its
+    description; whether it is shorter than the struct). Decoded once per distinct op."""
+    lay = layout(v, word_size)
+    cmd = int.from_bytes(op[:4], "little") if len(op) >= 4 else None
+    if cmd is None or len(op) < lay.needed(cmd):
+        return None, "", True
+    decoded = codec.unpack(op[:lay.size].ljust(lay.size, b"\0"), v, word_size)
+    return decoded, describe(decoded), len(op) < lay.size
 
 
 @lru_cache(maxsize=8192)
