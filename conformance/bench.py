@@ -153,16 +153,17 @@ def cell_seconds(factory: Factory, pattern: str | None = None,
                  peers: Mapping[str, Factory] | None = None) -> list[dict[str, Any]]:
     """Certification seconds of every case of the selected cells (migrations to and from each of `peers`
     too), one after another, each in a forked child under certify's collector settings, as certify
-    runs them (without pytest and xdist around them)."""
+    runs them (without pytest and xdist around them): a run that stands for several cells
+    (cases.shared_runs) is timed once, in its first cell, and names the others in "also"."""
     from hypothesis import settings
     from hypothesis.stateful import run_state_machine_as_test
 
     from . import profiles
-    from .cases import cases_for
+    from .cases import cases_for, shared_runs
     from .isolation import run_isolated
 
     rows: list[dict[str, Any]] = []
-    for case in cases_for(pattern, peers=list(peers or {})):
+    for case in shared_runs(cases_for(pattern, peers=list(peers or {}))):
         machine = case.build(factory, factory, peers)  # type: ignore[arg-type]
 
         def timed(machine: Any = machine) -> tuple[float, int, int]:  # bound now: it runs in a child at once
@@ -172,7 +173,7 @@ def cell_seconds(factory: Factory, pattern: str | None = None,
             return time.perf_counter() - start, machine.steps, machine.examples
         seconds, steps, examples = run_isolated(timed, timeout=900).unwrap()
         rows.append({"cell": case.cell.id, "machine": case.label, "seconds": seconds, "steps": steps,
-                     "examples": examples, "weight": case.weight})
+                     "examples": examples, "weight": case.weight, **({"also": list(case.also)} if case.also else {})})
     return rows
 
 
@@ -225,7 +226,8 @@ def _table(title: str, columns: Sequence[str], left: Sequence[str], rows: list[S
 def render_cells(rows: list[dict[str, Any]]) -> str:
     return _table("certification seconds per cell, ci profile, one case after another",
                   ("cell", "machines", "hypercall steps", "seconds"), ("cell", "machines"),
-                  [(cell, ", ".join(c["machine"] for c in cases), str(sum(c["steps"] for c in cases)),
+                  [(cell, ", ".join(c["machine"] + (f" (+{len(c['also'])} cells)" if c.get("also") else "")
+                                    for c in cases), str(sum(c["steps"] for c in cases)),
                     f"{sum(c['seconds'] for c in cases):.2f}") for cell, cases in _by_cell(rows).items()])
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .backend import BackendFactory
 from .machines import MACHINES, CellMachine
@@ -33,6 +33,8 @@ class Case:
     machine: str
     peer: str | None = None
     direction: str | None = None  # "to" the peer (the backend is the source) or "from" it
+    #: the other cells this case's one run stands for (`shared_runs`): their machine is the same machine
+    also: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -57,6 +59,13 @@ class Case:
         if fields is None:
             return self.id
         return ":".join(str(getattr(self.cell, f)) for f in fields) + f"/{self.machine}"
+
+    @property
+    def run_key(self) -> str:
+        """Cases with one run key run the same machine on the same hosts, draw for draw: a machine that
+        reads only its host's version and word size (MACHINE_READS) is one run for every cell with that
+        host. Every other case is its own run."""
+        return self.family if self.peer is None and self.machine in MACHINE_READS else self.id
 
     @property
     def label(self) -> str:
@@ -140,6 +149,16 @@ def cases_for(pattern: str | None, shard: str | None = None, peers: Sequence[str
         names = sorted({k.id.split("/", 1)[1] for k in out})
         raise UsageError(f"--cells {pattern!r} names no machine of its cells; they have {', '.join(names)}")
     return kept
+
+
+def shared_runs(cases: Sequence[Case]) -> list[Case]:
+    """One case per distinct run, in the order given: the first case of each run key, with the cells of
+    the others in `also`. Their verdict, examples and steps are that run's (the report says so)."""
+    runs: dict[str, Case] = {}
+    for k in cases:
+        first = runs.get(k.run_key)
+        runs[k.run_key] = k if first is None else replace(first, also=first.also + (k.cell.id,))
+    return list(runs.values())
 
 
 def default_peers(backend: str) -> list[str]:

@@ -25,7 +25,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from .cases import cases_for, parse_peers, select_cells
+from .cases import cases_for, parse_peers, select_cells, shared_runs
 from .checked import abridged
 from .models.errors import UsageError
 from .models.history import SPEC, level
@@ -207,6 +207,8 @@ class ProgressTracker:
         self.console, self.live_mode = console, live
         self.expected = {c.id: c.expected for c in cells}
         self.pending = {c.id: sum(1 for k in cases if k.cell.id == c.id) for c in cells}
+        #: case id -> the other cells its one run stands for (cases.shared_runs)
+        self.also = {k.id: k.also for k in shared_runs(cases)}
         self.verdicts: dict[str, list[Verdict]] = {c.id: [] for c in cells}
         self.examples: dict[str, int] = {c.id: 0 for c in cells}
         self.running: set[str] = set()
@@ -254,20 +256,22 @@ class ProgressTracker:
         case = self._case(report.nodeid)
         if not case or case[0] not in self.pending or report.when != "call":
             return
-        cell = case[0]
-        if "tmem" in props:
-            self.examples[cell] += json.loads(props["tmem"])["examples"]
-        self.verdicts[cell].append(case_verdict(report.passed, props))
+        examples = json.loads(props["tmem"])["examples"] if "tmem" in props else 0
+        verdict = case_verdict(report.passed, props)
         if "tmem-violation" in props:  # say it now: the table comes only when every cell is done
             v = json.loads(props["tmem-violation"])
-            self.say(Text(f"{cell} ({case[1]}): rule {v['rule']} violated: {v['observed']}"[:300],
+            self.say(Text(f"{case[0]} ({case[1]}): rule {v['rule']} violated: {v['observed']}"[:300],
                           style="bold red"))
-        self.pending[cell] -= 1
-        if self.pending[cell] == 0:
-            self.running.discard(cell)
-            verdict = cell_verdict(self.verdicts[cell])
-            line = f"{cell:22} {self.expected[cell]:17} {verdict:6} {self.examples[cell]:6} examples"
-            self.say(Text(line, style=VERDICT_STYLE.get(verdict, "")))
+        # One run may stand for several cells (cases.shared_runs): each of them counts it.
+        for cell in [case[0], *(c for c in self.also.get("/".join(case), ()) if c in self.pending)]:
+            self.examples[cell] += examples
+            self.verdicts[cell].append(verdict)
+            self.pending[cell] -= 1
+            if self.pending[cell] == 0:
+                self.running.discard(cell)
+                summary = cell_verdict(self.verdicts[cell])
+                line = f"{cell:22} {self.expected[cell]:17} {summary:6} {self.examples[cell]:6} examples"
+                self.say(Text(line, style=VERDICT_STYLE.get(summary, "")))
         self.refresh()
 
     def say(self, text: Text) -> None:
@@ -322,6 +326,11 @@ def print_summary(doc: dict[str, Any], console: Console, quiet: bool = False) ->
         table.add_row(c["id"], c["expected"], f"[{style}]{c['verdict']}[/]", str(c["examples"]),
                       str(c["steps"]), f"{c['seconds']:.2f}")
     console.print(table)
+    shared = [(c["id"], m) for c in doc["cells"] for m in c.get("shared", {})]
+    if shared:
+        machines = ", ".join(sorted({m for _, m in shared}))
+        console.print(f"{machines}: {len(shared)} cases were the same run as another cell's (the machine reads "
+                      f"only the host's version and word size; the report's `shared`)", markup=False)
     if quiet:
         return
     for c in doc["cells"]:
@@ -331,6 +340,9 @@ def print_summary(doc: dict[str, Any], console: Console, quiet: bool = False) ->
             console.print(f"  {v.get('machine_steps', 0)} machine steps, {len(v['steps'])} lines{shrunk}; "
                           f"re-run them with `tmem-conformance replay REPORT "
                           f"--violation {v['id']}`", markup=False)
+            if v.get("same_as") and c.get("shared", {}).get(v["machine"]) == v["same_as"]:
+                console.print(f"  the same run as {v['same_as']} (above)", markup=False)
+                continue
             if v.get("same_as"):
                 console.print(f"  the same steps as {v['same_as']} (shrunk once, above)", markup=False)
                 continue
@@ -339,6 +351,9 @@ def print_summary(doc: dict[str, Any], console: Console, quiet: bool = False) ->
         for e in c["errors"]:
             console.print(f"\n[red]{c['id']}[/] ({e['machine']}): {c['verdict']}: {escape(e['message'])}",
                           markup=True)
+            if e.get("same_as"):
+                console.print(f"  the same run as {e['same_as']} (above)", markup=False)
+                continue
             for step in e.get("steps", [])[-12:]:
                 console.print(f"    {step}", markup=False)
             if c["verdict"] == Verdict.CRASH and e.get("traceback", "").startswith("Fatal Python error"):

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import Phase, settings
 
 from . import profiles
-from .cases import Case, cases_for, parse_peers, select_cells
+from .cases import Case, cases_for, parse_peers, select_cells, shared_runs
 from .checked import BackendDied, BackendError, find_exception, machine_steps
 from .models.errors import TmemConformanceError, Violation
 from .models.history import Level, level
@@ -157,8 +157,9 @@ def _state(config: pytest.Config) -> _State:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "tmem_case" in metafunc.fixturenames:
-        # Longest first, so that no worker is left with a long case when the others are done.
-        cases = sorted(_state(metafunc.config).cases, key=lambda c: -c.weight)
+        # One test per distinct run (a machine reading only its host runs once for the cells of that
+        # host); longest first, so that no worker is left with a long case when the others are done.
+        cases = sorted(shared_runs(_state(metafunc.config).cases), key=lambda c: -c.weight)
         metafunc.parametrize("tmem_case", cases, ids=[c.id for c in cases])
     if "tmem_quick_cell" in metafunc.fixturenames:
         every = _state(metafunc.config).cases
@@ -238,6 +239,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     report.user_properties.append(("tmem-error", json.dumps(detail)))
 
 
+def shared_result(run: CaseResult, cell: str) -> CaseResult:
+    """The result of `run` for another cell it stood for (cases.shared_runs): the same verdict, examples
+    and steps, its seconds counted once (in the cell that ran it), its violation or error referred to."""
+    ran = f"{run.cell}/{run.machine}"
+
+    def referred(found: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if found is None else {**found, "same_as": found.get("same_as", ran)}
+    return dataclasses.replace(run, cell=cell, seconds=0.0, violation=referred(run.violation),
+                               error=referred(run.error), shared_with=ran)
+
+
 def _with_quick_look(results: list[CaseResult], quick: dict[tuple[str, str], dict[str, Any]]) -> list[CaseResult]:
     """A case that passed its full budget still fails by a violation its quick look found, and one that
     never ran (-x, an interrupt) fails by it too: nothing the quick look saw is lost."""
@@ -271,12 +283,12 @@ class _Recorder:
         if "tmem" not in props or report.when != "call":
             return
         info = json.loads(props["tmem"])
-        verdict = case_verdict(report.passed, props)
-        self.state.results.append(CaseResult(
-            info["cell"], info["machine"], verdict, report.duration, info["examples"], info["steps"],
-            json.loads(props["tmem-violation"]) if "tmem-violation" in props else None,
+        run = CaseResult(
+            info["cell"], info["machine"], case_verdict(report.passed, props), report.duration, info["examples"],
+            info["steps"], json.loads(props["tmem-violation"]) if "tmem-violation" in props else None,
             json.loads(props["tmem-error"]) if "tmem-error" in props else None,
-            deviations=info.get("deviations", [])))
+            deviations=info.get("deviations", []))
+        self.state.results += [run, *(shared_result(run, cell) for cell in info.get("also", ()))]
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         config = session.config

@@ -64,16 +64,20 @@ def test_the_first_failure_of_a_family_is_referenced_by_the_same_steps_only(tmp_
     assert not tmp_path.exists()
 
 
-def test_cells_of_one_family_shrink_once_and_say_whose_steps_they_show(tmp_path: Path) -> None:
+def test_cases_of_one_family_shrink_once_and_say_whose_steps_they_show(tmp_path: Path) -> None:
+    # Migrations to two peers: two runs of one family (the hypercall machine's cells share one run,
+    # test_shared_runs.py); the second tries the first's counterexample before its own search.
     report = tmp_path / "r.json"
-    run = certify("--backend", HALF_PAGE, "--cells", "pair:v0:64:v1/hypercall,pair:v1:64:v1/hypercall",
-                  "-n", "0", "--peers", "none", "--no-quick-look", "--report", str(report))
+    run = certify("--backend", HALF_PAGE, "--cells", "mig:v0:v0:64/migration-to-*", "-n", "0",
+                  "--peers", "ctmem,cytmem", "--no-quick-look", "--report", str(report))
     assert run.returncode == 1, run.stdout + run.stderr
-    first, second = (c["violations"][0] for c in json.loads(report.read_text())["cells"])
-    assert first["rule"] == second["rule"] == "TMEM-GET-003"
-    assert "same_as" not in first and second["same_as"] == first["id"] == "pair:v0:64:v1/hypercall"
+    [cell] = json.loads(report.read_text())["cells"]
+    first, second = cell["violations"]
+    assert first["rule"] == second["rule"] == "TMEM-RESTORE-003"
+    assert "same_as" not in first and second["same_as"] == first["id"] == "mig:v0:v0:64/migration to ctmem"
     assert second["steps"] == first["steps"] and second["replay"], "the reference keeps its own replayable steps"
-    assert "the same steps as pair:v0:64:v1/hypercall" in run.stdout
+    assert "shared" not in cell, "runs on different peers are not one run"
+    assert "the same steps as mig:v0:v0:64/migration to ctmem" in run.stdout
 
 
 def test_the_quick_look_says_a_failure_before_the_cells_full_budget(tmp_path: Path) -> None:

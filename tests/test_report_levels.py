@@ -19,10 +19,12 @@ from .deviation_docs import LEVEL, PRIVILEGE, UUID, deviation_doc, entry, old_do
 from .reports_fixtures import tool
 
 
-def test_a_case_result_keeps_its_first_eight_fields_in_place_and_takes_deviations_last() -> None:
+def test_a_case_result_keeps_its_first_eight_fields_in_place_and_takes_the_newer_ones_after() -> None:
     names = [f.name for f in dataclasses.fields(CaseResult)]
-    assert names == ["cell", "machine", "verdict", "seconds", "examples", "steps", "violation", "error", "deviations"]
+    assert names == ["cell", "machine", "verdict", "seconds", "examples", "steps", "violation", "error", "deviations",
+                     "shared_with"]
     assert CaseResult("pair:v1:64:v1", "control", Verdict.PASS, 1.0).deviations == []
+    assert CaseResult("pair:v1:64:v1", "control", Verdict.PASS, 1.0).shared_with is None
     assert [f.name for f in dataclasses.fields(Report)][-2:] == ["level", "abi_files"]
 
 

@@ -35,6 +35,8 @@ class CaseResult:
     error: dict[str, Any] | None = None
     #: The known deviations the case accepted: one record per deviation id ("id", "rule", "summary", "fix", "what").
     deviations: list[dict[str, Any]] = field(default_factory=list)
+    #: the case (CELL/MACHINE) whose one run this result is: its machine reads nothing that differs here
+    shared_with: str | None = None
 
 
 @dataclass
@@ -66,6 +68,9 @@ class Report:
                 errors=[dict(r.error, machine=r.machine, id=f"{c.id}/{r.machine}") for r in mine if r.error],
                 deviations=[_deviation_entry(d, c.id, r.machine) for r in mine for d in r.deviations],
             )
+            shared = {r.machine: r.shared_with for r in mine if r.shared_with}
+            if shared:
+                entry["shared"] = shared
             out.append(entry)
         return out
 

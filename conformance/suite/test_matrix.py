@@ -91,7 +91,8 @@ def test_cell(tmem_case: Case, tmem_backend: LoadedBackend, tmem_dest_backend: L
     examples, steps, deviations, failure = result.value if result.kind == "ok" else (0, 0, [], None)
     request.node.user_properties.append(("tmem", json.dumps({
         "cell": tmem_case.cell.id, "machine": tmem_case.label, "examples": examples, "steps": steps,
-        **({"deviations": deviations} if deviations else {})})))
+        **({"deviations": deviations} if deviations else {}),
+        **({"also": list(tmem_case.also)} if tmem_case.also else {})})))
     if result.kind in ("crash", "hang"):
         steps = steps_from_trail(result.trail)
         flight = f"; the op in flight: {steps[-1]}" if steps else ""
