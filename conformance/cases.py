@@ -19,6 +19,11 @@ BUILTIN_CANDIDATES = ("simulator", "ctmem", "cytmem")
 #: migration case takes about twice as long as one of a pairing cell's three).
 CASE_WEIGHT = {"migration": 2.0}
 
+#: A case's shrinking budget in --shrink-seconds, by machine: the control machine's counterexamples
+#: shrink slowly (many rules drawing from bundles: about 5 s to get from 17-35 steps to 2 on a 2-core
+#: machine), and its four runs stand for all twelve pairing cells (shared_runs), so it gets five.
+SHRINK_WEIGHT = {"control": 5.0}
+
 #: Machines that read nothing of their cell but these fields (the hypercall and control machines drive
 #: the host alone, whatever the guest): cells alike in them run the same machine, and one shrunk
 #: counterexample serves them all.
@@ -46,6 +51,11 @@ class Case:
     def weight(self) -> float:
         """Relative running time (bench's seconds per case): the scheduler starts the long ones first."""
         return CASE_WEIGHT.get(self.machine, 1.0)
+
+    @property
+    def shrink_weight(self) -> float:
+        """This case's shrinking budget in --shrink-seconds (SHRINK_WEIGHT)."""
+        return SHRINK_WEIGHT.get(self.machine, 1.0)
 
     @property
     def family(self) -> str:

@@ -70,7 +70,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="report each violation as first found, without shrinking its steps (a quick verdict)")
     p.add_argument("--shrink-seconds", type=float, default=None, metavar="SECONDS",
                    help="how long a failing case may shrink its counterexample before it is reported as it "
-                        "is then, marked not fully shrunk (default 2)")
+                        "is then, marked not fully shrunk (default 2; the control machine, slow to shrink, "
+                        "gets five times this)")
     p.add_argument("--no-quick-look", action="store_true",
                    help="skip the quick look: a couple of short, unshrunk examples of every cell run first, so "
                         "that a failure shows in seconds")

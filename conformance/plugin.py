@@ -60,7 +60,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="report a violation as first found, without shrinking its steps (a quick verdict)")
     group.addoption("--tmem-shrink-seconds", metavar="SECONDS", type=float, default=DEFAULT_SHRINK_SECONDS,
                     help="stop shrinking a case's counterexample after this long and report it as it is "
-                         f"then, marked not fully shrunk (default {DEFAULT_SHRINK_SECONDS:g})")
+                         f"then, marked not fully shrunk (default {DEFAULT_SHRINK_SECONDS:g}; cases.SHRINK_WEIGHT "
+                         "gives the control machine five times this)")
     group.addoption("--tmem-quick-look", action="store_true", default=False,
                     help="first run a couple of short examples of every cell, unshrunk, so that a failure shows "
                          "in seconds (certify does this unless told --no-quick-look)")

@@ -124,6 +124,19 @@ def test_a_violations_steps_name_each_machine_step_before_its_hypercalls(tmp_pat
     assert f"{v['machine_steps']} machine steps, {len(v['steps'])} lines" in run.stdout.replace("\n", " ")
 
 
+def test_the_control_machine_shrinks_five_times_as_long(tmp_path: Path) -> None:
+    from tmem_conformance.cases import SHRINK_WEIGHT
+    assert {k.machine: k.shrink_weight for k in cases_for("pair:v0:64:v0,mig:v0:v0:64")} == \
+        {"hypercall": 1.0, "control": SHRINK_WEIGHT["control"], "pairing": 1.0, "migration": 1.0}
+    report = tmp_path / "r.json"
+    run = certify("--backend", HALF_PAGE, "--cells", "pair:v0:64:v0/control", "-n", "0", "--peers", "none",
+                  "--no-quick-look", "--shrink-seconds", "0.4", "--report", str(report))
+    assert run.returncode == 1, run.stdout + run.stderr
+    [cell] = json.loads(report.read_text())["cells"]
+    # Its counterexample is not shrunk in 0.4 s (nor in 2): the case used 0.4 times the weight.
+    assert cell["seconds"] >= 0.4 * SHRINK_WEIGHT["control"], cell["seconds"]
+
+
 def test_step_lines_abridge_for_a_terminal() -> None:
     assert short(bytes([0x5A]) * 4096) == "<4096 bytes 5a5a5a5a...>"
     assert short([(0, 3, b"\x01\x02")]) == "[(0, 3, 0102)]" and short((7,)) == "(7,)"

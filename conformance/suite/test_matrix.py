@@ -71,11 +71,12 @@ def test_cell(tmem_case: Case, tmem_backend: LoadedBackend, tmem_dest_backend: L
                               {name: peer.factory for name, peer in tmem_peers.items()}, tmem_level.tolerated)
     # Its family's counterexamples first (rundb.py); derandomized generation is unchanged by them.
     current = settings(settings(), database=tmem_rundb.examples(tmem_case.family, settings().database))
+    budget = tmem_shrink_seconds * tmem_case.shrink_weight  # a slow-shrinking machine gets more (cases.py)
 
     def run() -> tuple[int, int, list[dict[str, str]], BaseException | None]:
         quiet_collector()
         # Hypothesis stops shrinking after this long and reports the smallest counterexample so far.
-        engine.MAX_SHRINKING_SECONDS = tmem_shrink_seconds
+        engine.MAX_SHRINKING_SECONDS = budget
         try:
             run_state_machine_as_test(machine, settings=current)
         except Exception as e:  # sent back with the counts; re-raised in the parent
@@ -83,7 +84,7 @@ def test_cell(tmem_case: Case, tmem_backend: LoadedBackend, tmem_dest_backend: L
             if v is not None:  # shrunk as far as it goes only if shrinking ran and ended before the budget
                 began = machine.first_failure
                 v.fully_shrunk = Phase.shrink in current.phases and (
-                    began is None or time.monotonic() - began < tmem_shrink_seconds)
+                    began is None or time.monotonic() - began < budget)
             return machine.examples, machine.steps, [], e
         return machine.examples, machine.steps, deviation_records(machine), None
 
@@ -99,7 +100,7 @@ def test_cell(tmem_case: Case, tmem_backend: LoadedBackend, tmem_dest_backend: L
         message = f"{tmem_case.id}: {result.describe()}{flight}"
         if result.kind == "crash" and Phase.shrink in current.phases:
             shrunk = shrink_crash(tmem_case, tmem_backend, tmem_dest_backend, tmem_peers, current,
-                                  CRASH_SHRINK_FACTOR * tmem_shrink_seconds, tmem_time_limit)
+                                  CRASH_SHRINK_FACTOR * budget, tmem_time_limit)
             events: list[dict[str, object]] = []
             if shrunk is not None and len(shrunk[1]) <= len(steps):
                 what, shorter, events = shrunk
