@@ -41,9 +41,27 @@ def quiet_collector() -> None:
     gc.set_threshold(*GC_THRESHOLD)
 
 
+def pin_local_constants() -> None:
+    """Hypothesis mixes into its draws constants it finds in the source of every "local" module the
+    process has imported (hypothesis.internal.conjecture.providers._get_local_constants): which ones
+    depends on what the process happened to import, on whether this suite is installed editable or from
+    a wheel, and on the source of the backend under test, so a derandomized case drew differently under
+    -n 0, xdist, bench and another backend. Certification is the same run for every backend: the pool
+    of local constants stays empty (hypothesis' own constants still come)."""
+    from hypothesis.internal.conjecture import providers
+    if not hasattr(providers, "_get_local_constants"):
+        return  # a hypothesis without local constants: nothing differs
+    empty = type(providers._local_constants)()
+    providers._get_local_constants = lambda: empty
+    cache = getattr(providers, "CONSTANTS_CACHE", None)
+    if cache is not None:  # allowed constants computed with local ones before this
+        cache.cache.clear()
+
+
 def default_profile() -> str:
     """TMEM_CONFORMANCE_PROFILE if set, else ci: the suite's own tests must not flake."""
     return os.environ.get("TMEM_CONFORMANCE_PROFILE", "ci")
 
 
 register()
+pin_local_constants()

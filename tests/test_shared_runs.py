@@ -189,3 +189,38 @@ def test_a_shared_result_is_the_runs_for_another_cell() -> None:
     cells = Report("simulator", "ci", None, select_cells("pair:v0:64:v0,pair:v1:64:v0"),
                    [run, other]).cell_entries()
     assert cells[1]["shared"] == {"hypercall": "pair:v0:64:v0/hypercall"} and "shared" not in cells[0]
+
+
+def test_what_the_process_imported_does_not_change_a_derandomized_run(tmp_path: Path, monkeypatch: Any) -> None:
+    """Hypothesis draws constants from the source of local modules it finds loaded; the suite pins that
+    pool (profiles.pin_local_constants), so a case draws the same whatever else is imported."""
+    from hypothesis.internal.conjecture import providers
+
+    before = _run("pair:v0:32:v1/hypercall")
+    # A local module full of constants a host might use, as a backend's own source would be.
+    (tmp_path / "constants_here.py").write_text("SIZES = (" + ", ".join(str(4096 * k + 7) for k in range(300)) +
+                                                ")\nNAMES = ('tmem', 'pool', 'oid')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    __import__("constants_here")
+    assert _run("pair:v0:32:v1/hypercall") == before
+    # The check can fail: with hypothesis' own pool the local constants change the draws.
+    pinned = providers._get_local_constants
+    monkeypatch.setattr(providers, "_get_local_constants", _original_local_constants())
+    providers.CONSTANTS_CACHE.cache.clear()
+    try:
+        assert _run("pair:v0:32:v1/hypercall") != before
+    finally:
+        monkeypatch.setattr(providers, "_get_local_constants", pinned)
+        providers.CONSTANTS_CACHE.cache.clear()
+    assert not any(pinned().set_for_type(t) for t in (int, float, bytes, str))
+
+
+def _original_local_constants() -> Any:
+    """Hypothesis' own local-constants lookup, from its module's source (the suite replaced it)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("hypothesis.internal.conjecture.providers")
+    assert spec is not None and spec.loader is not None
+    fresh = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fresh)
+    return fresh._get_local_constants
