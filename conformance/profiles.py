@@ -7,9 +7,14 @@ derandomized, so the same suite version gives the same run every time.
 from __future__ import annotations
 
 import gc
+import importlib
 import os
+import pkgutil
+from typing import Any
 
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis.internal.floats import float_to_int
+from sortedcontainers import SortedSet
 
 PROFILES = ("dev", "ci", "thorough")
 _SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
@@ -41,21 +46,51 @@ def quiet_collector() -> None:
     gc.set_threshold(*GC_THRESHOLD)
 
 
+#: The packages whose source constants hypothesis may draw (pin_local_constants): the specification
+#: (ABI numbers, flags, layouts) and the strategies and machines that drive it, never a backend's.
+CONSTANT_SOURCES = ("tmem_conformance",)
+#: ... less these: the implementations (the built-in candidates, the broken backends) and the examples
+CONSTANT_SOURCES_NOT = ("tmem_conformance.candidates", "tmem_conformance.selftest", "tmem_conformance.examples",
+                        "tmem_conformance.suite")
+
+
 def pin_local_constants() -> None:
     """Hypothesis mixes into its draws constants it finds in the source of every "local" module the
     process has imported (hypothesis.internal.conjecture.providers._get_local_constants): which ones
-    depends on what the process happened to import, on whether this suite is installed editable or from
-    a wheel, and on the source of the backend under test, so a derandomized case drew differently under
-    -n 0, xdist, bench and another backend. Certification is the same run for every backend: the pool
-    of local constants stays empty (hypothesis' own constants still come)."""
+    depended on what the process happened to import, on whether this suite was installed editable or
+    from a wheel (site-packages is never local), and on the source of the backend under test, so a
+    derandomized case drew differently under -n 0, xdist, bench and another backend. The pool is pinned
+    to the constants of CONSTANT_SOURCES, for every install and every backend (they find the bugs the
+    ABI's own numbers expose: reserved bits, buffer lengths)."""
     from hypothesis.internal.conjecture import providers
     if not hasattr(providers, "_get_local_constants"):
         return  # a hypothesis without local constants: nothing differs
-    empty = type(providers._local_constants)()
-    providers._get_local_constants = lambda: empty
+    from hypothesis.internal.constants_ast import constants_from_module
+
+    pool: list[Any] = []
+
+    def pinned() -> Any:
+        if not pool:
+            found = providers._local_constants.__class__(  # hypothesis' sorted sets: a fixed order
+                integers=SortedSet(), floats=SortedSet(key=float_to_int), bytes=SortedSet(), strings=SortedSet())
+            for name in _modules(CONSTANT_SOURCES):
+                found = found | constants_from_module(importlib.import_module(name))
+            pool.append(found)
+        return pool[0]
+    providers._get_local_constants = pinned
     cache = getattr(providers, "CONSTANTS_CACHE", None)
-    if cache is not None:  # allowed constants computed with local ones before this
+    if cache is not None:  # allowed constants computed from another pool before this
         cache.cache.clear()
+
+
+def _modules(packages: tuple[str, ...]) -> list[str]:
+    """Every module of these packages, by name, sorted."""
+    out = []
+    for package in packages:
+        out.append(package)
+        path = importlib.import_module(package).__path__
+        out += [m.name for m in pkgutil.walk_packages(path, prefix=package + ".")]
+    return sorted(m for m in out if not any(m == n or m.startswith(n + ".") for n in CONSTANT_SOURCES_NOT))
 
 
 def default_profile() -> str:
