@@ -6,10 +6,12 @@ derandomized, so the same suite version gives the same run every time.
 
 from __future__ import annotations
 
+import functools
 import gc
-import importlib
+import importlib.util
 import os
-import pkgutil
+import types
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, settings
@@ -46,9 +48,9 @@ def quiet_collector() -> None:
     gc.set_threshold(*GC_THRESHOLD)
 
 
-#: The packages whose source constants hypothesis may draw (pin_local_constants): the specification
-#: (ABI numbers, flags, layouts) and the strategies and machines that drive it, never a backend's.
-CONSTANT_SOURCES = ("tmem_conformance",)
+#: The packages whose source constants hypothesis may draw (pin_local_constants): the suite itself, its
+#: specification (ABI numbers, flags, layouts), strategies, machines and engine, never a backend's.
+CONSTANT_SOURCES = ("tmem_conformance", "tmem_conformance.models", "tmem_conformance.strategies")
 #: ... less these: the implementations (the built-in candidates, the broken backends) and the examples
 CONSTANT_SOURCES_NOT = ("tmem_conformance.candidates", "tmem_conformance.selftest", "tmem_conformance.examples",
                         "tmem_conformance.suite")
@@ -65,32 +67,41 @@ def pin_local_constants() -> None:
     from hypothesis.internal.conjecture import providers
     if not hasattr(providers, "_get_local_constants"):
         return  # a hypothesis without local constants: nothing differs
-    from hypothesis.internal.constants_ast import constants_from_module
-
-    pool: list[Any] = []
-
-    def pinned() -> Any:
-        if not pool:
-            found = providers._local_constants.__class__(  # hypothesis' sorted sets: a fixed order
-                integers=SortedSet(), floats=SortedSet(key=float_to_int), bytes=SortedSet(), strings=SortedSet())
-            for name in _modules(CONSTANT_SOURCES):
-                found = found | constants_from_module(importlib.import_module(name))
-            pool.append(found)
-        return pool[0]
-    providers._get_local_constants = pinned
+    providers._get_local_constants = constants_pool
     cache = getattr(providers, "CONSTANTS_CACHE", None)
     if cache is not None:  # allowed constants computed from another pool before this
         cache.cache.clear()
 
 
-def _modules(packages: tuple[str, ...]) -> list[str]:
-    """Every module of these packages, by name, sorted."""
-    out = []
+@functools.cache
+def constants_pool() -> Any:
+    """The constants of CONSTANT_SOURCES in hypothesis' sorted sets (a fixed order), read from their
+    source files without importing them. It takes a tenth of a second or so: a process that forks case
+    children computes it first (plugin, bench)."""
+    from hypothesis.internal.conjecture import providers
+    from hypothesis.internal.constants_ast import constants_from_module
+    found = providers._local_constants.__class__(
+        integers=SortedSet(), floats=SortedSet(key=float_to_int), bytes=SortedSet(), strings=SortedSet())
+    for name, path in _sources(CONSTANT_SOURCES):
+        module = types.ModuleType(name)
+        module.__file__ = str(path)
+        found = found | constants_from_module(module)
+    return found
+
+
+def _sources(packages: tuple[str, ...]) -> list[tuple[str, Path]]:
+    """(module name, source file) of every module of these packages, less CONSTANT_SOURCES_NOT, sorted."""
+    out: dict[str, Path] = {}  # (a wheel has models/ under the package's folder, a checkout beside it)
     for package in packages:
-        out.append(package)
-        path = importlib.import_module(package).__path__
-        out += [m.name for m in pkgutil.walk_packages(path, prefix=package + ".")]
-    return sorted(m for m in out if not any(m == n or m.startswith(n + ".") for n in CONSTANT_SOURCES_NOT))
+        spec = importlib.util.find_spec(package)
+        assert spec is not None and spec.submodule_search_locations is not None, package
+        for root in spec.submodule_search_locations:
+            for path in Path(root).rglob("*.py"):
+                parts = (*package.split("."), *path.relative_to(root).with_suffix("").parts)
+                name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+                if not any(name == n or name.startswith(n + ".") for n in CONSTANT_SOURCES_NOT):
+                    out[name] = path
+    return sorted(out.items())
 
 
 def default_profile() -> str:
