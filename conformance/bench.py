@@ -135,7 +135,6 @@ def certification_rates(candidates: Mapping[str, Factory], case_id: str = RATE_C
     from . import profiles
     from .cases import cases_for
 
-    profiles.constants_pool()
     profiles.quiet_collector()  # as a certification's case child runs
     cell, _, machine_name = case_id.rpartition("/")
     case = next(c for c in cases_for(cell) if c.machine == machine_name)
@@ -163,7 +162,6 @@ def cell_seconds(factory: Factory, pattern: str | None = None,
     from .cases import cases_for, shared_runs
     from .isolation import run_isolated
 
-    profiles.constants_pool()  # once here, not in every child
     rows: list[dict[str, Any]] = []
     for case in shared_runs(cases_for(pattern, peers=list(peers or {}))):
         machine = case.build(factory, factory, peers)  # type: ignore[arg-type]

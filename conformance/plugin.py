@@ -108,7 +108,6 @@ def pytest_configure(config: pytest.Config) -> None:
     # The run's example database: made by the controller (or the only process), used by every worker.
     rundb = RunDatabase(worker["tmem_run_examples"]) if worker and "tmem_run_examples" in worker else \
         RunDatabase.create()
-    profiles.constants_pool()  # once here, not in every forked case child
     config.stash[_STATE] = _State(backend, dest, cases, peers, rundb, owner=worker is None, level=chosen,
                                   revisions=added)
     config.pluginmanager.register(_Recorder(config.stash[_STATE]), "tmem-recorder")

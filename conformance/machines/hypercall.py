@@ -363,13 +363,6 @@ class ControlMachine(RawMachine):
     def control(self, subop: int, cli: int, arg1: int) -> None:
         self.ctrl(subop, cli, arg1=64 if subop == Subop.LIST else arg1, buf=PAGE_SIZE)
 
-    @rule(cli=S.TARGETS, arg1=st.integers(0, 3))
-    @logged
-    def flush_client(self, cli: int, arg1: int) -> None:
-        """The toolstack's FLUSH of one client, or of all (CLI_ID_NULL): one sub-op among control's
-        twelve was drawn too rarely to be sure of (TMEM-CTRL-003)."""
-        self.ctrl(Subop.FLUSH, cli, arg1=arg1, buf=PAGE_SIZE)
-
     @rule(dom=S.DOMS, subop=st.sampled_from([Subop.FREEZE, Subop.SAVE_BEGIN, Subop.RESTORE_BEGIN]))
     @logged
     def privileged(self, dom: int, subop: int) -> None:
