@@ -20,8 +20,9 @@ BUILTIN_CANDIDATES = ("simulator", "ctmem", "cytmem")
 CASE_WEIGHT = {"migration": 2.0}
 
 #: A case's shrinking budget in --shrink-seconds, by machine: the control machine's counterexamples
-#: shrink slowly (many rules drawing from bundles: about 5 s to get from 17-35 steps to 2 on a 2-core
-#: machine), and its four runs stand for all twelve pairing cells (shared_runs), so it gets five.
+#: shrink slowly (hypothesis re-draws each rule choice first: 4-6 s to get from 23-35 steps to 2 with one
+#: worker on a 2-core machine, more than 10 s with two), and its four runs stand for all twelve pairing
+#: cells (shared_runs), so it gets five.
 SHRINK_WEIGHT = {"control": 5.0}
 
 #: Machines that read nothing of their cell but these fields (the hypercall and control machines drive
@@ -75,7 +76,7 @@ class Case:
         """Cases with one run key run the same machine on the same hosts, draw for draw: a machine that
         reads only its host's version and word size (MACHINE_READS) is one run for every cell with that
         host. Every other case is its own run."""
-        return self.family if self.peer is None and self.machine in MACHINE_READS else self.id
+        return self.family if self.machine in MACHINE_READS else self.id  # (machines without a peer)
 
     @property
     def label(self) -> str:
