@@ -337,10 +337,12 @@ def print_summary(doc: dict[str, Any], console: Console, quiet: bool = False) ->
     for c in doc["cells"]:
         for v in c["violations"]:
             console.print(f"\n[bold red]{c['id']}[/] ({v['machine']}): {escape(v['message'])}", markup=True)
-            shrunk = "" if v.get("fully_shrunk", True) else ", not fully shrunk: --shrink-seconds ran out"
-            console.print(f"  {v.get('machine_steps', 0)} machine steps, {len(v['steps'])} lines{shrunk}; "
-                          f"re-run them with `tmem-conformance replay REPORT "
-                          f"--violation {v['id']}`", markup=False)
+            shrunk = "" if v.get("fully_shrunk", True) else \
+                f", not fully shrunk in {v['shrink_seconds']:g} s (--shrink-seconds)" if "shrink_seconds" in v else \
+                ", not shrunk"  # the quick look's, or --no-shrink
+            console.print(f"  {v.get('machine_steps', 0)} machine steps, {len(v['steps'])} lines{shrunk}", markup=False)
+            console.print(f"  re-run them with `tmem-conformance replay REPORT --violation {v['id']}`", markup=False,
+                          soft_wrap=True)  # a command to copy: never broken across lines
             if v.get("same_as") and c.get("shared", {}).get(v["machine"]) == v["same_as"]:
                 console.print(f"  the same run as {v['same_as']} (above)", markup=False)
                 continue

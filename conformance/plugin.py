@@ -227,7 +227,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
             "rule": v.rule, "message": str(v), "expected": v.expected, "observed": v.observed,
             "steps": list(getattr(v, "steps", [])), "machine_steps": machine_steps(getattr(v, "steps", [])),
             "replay": list(getattr(v, "events", [])),
-            "fully_shrunk": v.fully_shrunk, **({"same_as": v.same_as} if v.same_as else {})})))
+            "fully_shrunk": v.fully_shrunk, **({"same_as": v.same_as} if v.same_as else {}),
+            **({"shrink_seconds": v.shrink_seconds} if v.shrink_seconds is not None else {})})))
         return
     died = find_exception(exc, BackendDied)
     if isinstance(died, BackendDied):

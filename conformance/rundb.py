@@ -19,9 +19,15 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase, MultiplexedDatabase
+from hypothesis.database import (
+    DirectoryBasedExampleDatabase,
+    ExampleDatabase,
+    InMemoryExampleDatabase,
+    MultiplexedDatabase,
+)
 
 from .models.errors import Violation
 
@@ -72,3 +78,28 @@ class RunDatabase:
             return
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(record, f)
+
+
+class QuickStart(ExampleDatabase):
+    """Where a case's quick start (a couple of short examples before its full run) keeps a failure it
+    found: under hypothesis' secondary key, whose examples the full run's reuse phase replays before it
+    generates anything. One that fails again is then shrunk from its ten steps or so, not from a full
+    example, and generation is skipped (the ci profile reports one bug). A primary entry would not do:
+    hypothesis reports a failing primary example as it is, never shrinking it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = InMemoryExampleDatabase()
+
+    def save(self, key: bytes, value: bytes) -> None:
+        self.found.save(key + b".secondary", value)  # hypothesis' own sub-key: ConjectureRunner.secondary_key
+
+    def fetch(self, key: bytes) -> Iterable[bytes]:
+        return ()  # the quick start itself replays nothing
+
+    def delete(self, key: bytes, value: bytes) -> None:
+        pass
+
+    def seeding(self, database: ExampleDatabase | None) -> ExampleDatabase:
+        """`database` (the full run's) with what the quick start found."""
+        return self.found if database is None else MultiplexedDatabase(database, self.found)

@@ -44,6 +44,8 @@ class Violation(TmemConformanceError, AssertionError):
     probe: tuple[object, dict[int, str], str] | None = None
     #: False when shrinking stopped at the time budget before the steps were as short as it could make them
     fully_shrunk: bool = True
+    #: how long its case could shrink it (--shrink-seconds times the machine's weight), if it could
+    shrink_seconds: float | None = None
     #: the case of the same family that shrank these very steps first (this one replayed them)
     same_as: str | None = None
 

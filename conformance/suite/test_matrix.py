@@ -12,18 +12,19 @@ import time
 
 import pytest
 from hypothesis import Phase, settings
+from hypothesis.database import ExampleDatabase
 from hypothesis.internal.conjecture import engine
 from hypothesis.stateful import run_state_machine_as_test
 
 from tmem_conformance.cases import Case
 from tmem_conformance.checked import BackendDied, BackendError, find_exception, find_violation, steps_from_trail
 from tmem_conformance.isolation import run_isolated
-from tmem_conformance.machines.base import deviation_records
+from tmem_conformance.machines.base import CellMachine, deviation_records
 from tmem_conformance.models.history import Level
 from tmem_conformance.outofprocess import out_of_process
 from tmem_conformance.profiles import quiet_collector
 from tmem_conformance.registry import LoadedBackend
-from tmem_conformance.rundb import RunDatabase
+from tmem_conformance.rundb import QuickStart, RunDatabase
 
 #: A crash shrinks for this many times --shrink-seconds: each example it tries starts a helper process
 #: per host (outofprocess.py), some 70 ms, and crashes are rare enough to be worth the wait.
@@ -33,13 +34,32 @@ CRASH_SHRINK_FACTOR = 10
 #: The quick look: a couple of short examples of every machine of a cell, unshrunk, before any cell's
 #: full budget, so that a backend wrong from its first hypercall hears of it in seconds.
 QUICK_EXAMPLES, QUICK_STEPS = 2, 10
+#: A case's quick start: some short examples on their own before its full run, where a failure costs
+#: a shrink from ten steps, not from forty (a tenth of a second for a case that passes them).
+START_EXAMPLES = 10
+
+
+def quick_settings(examples: int = QUICK_EXAMPLES, database: ExampleDatabase | None = None) -> settings:
+    """The quick look's and a case's quick start's: a few examples of QUICK_STEPS steps, unshrunk."""
+    return settings(settings(), max_examples=examples, stateful_step_count=QUICK_STEPS,
+                    phases=[Phase.explicit, Phase.generate], database=database)
+
+
+def quick_start(machine: type[CellMachine]) -> QuickStart:
+    """A case's quick start: START_EXAMPLES short examples, on a machine of their own (their counts are
+    not the case's). A failure there is where the full run starts, and shrinks from (rundb.QuickStart)."""
+    start = QuickStart()
+    try:
+        run_state_machine_as_test(machine, settings=quick_settings(START_EXAMPLES, start))
+    except Exception:  # noqa: S110 - the full run replays it, and reports it
+        pass
+    return start
 
 
 def test_quick_look(tmem_quick_cell: list[Case], tmem_backend: LoadedBackend, tmem_dest_backend: LoadedBackend,
                     tmem_peers: dict[str, LoadedBackend], tmem_time_limit: float, tmem_level: Level,
                     request: pytest.FixtureRequest) -> None:
-    quick = settings(settings(), max_examples=QUICK_EXAMPLES, stateful_step_count=QUICK_STEPS,
-                     phases=[Phase.explicit, Phase.generate], database=None)
+    quick = quick_settings()
 
     def run() -> tuple[str, BaseException] | None:
         quiet_collector()
@@ -67,8 +87,10 @@ def test_quick_look(tmem_quick_cell: list[Case], tmem_backend: LoadedBackend, tm
 def test_cell(tmem_case: Case, tmem_backend: LoadedBackend, tmem_dest_backend: LoadedBackend,
               tmem_peers: dict[str, LoadedBackend], tmem_time_limit: float, tmem_shrink_seconds: float,
               tmem_rundb: RunDatabase, tmem_level: Level, request: pytest.FixtureRequest) -> None:
-    machine = tmem_case.build(tmem_backend.factory, tmem_dest_backend.factory,
-                              {name: peer.factory for name, peer in tmem_peers.items()}, tmem_level.tolerated)
+    def build() -> type[CellMachine]:
+        return tmem_case.build(tmem_backend.factory, tmem_dest_backend.factory,
+                               {name: peer.factory for name, peer in tmem_peers.items()}, tmem_level.tolerated)
+    machine = build()
     # Its family's counterexamples first (rundb.py); derandomized generation is unchanged by them.
     current = settings(settings(), database=tmem_rundb.examples(tmem_case.family, settings().database))
     budget = tmem_shrink_seconds * tmem_case.shrink_weight  # a slow-shrinking machine gets more (cases.py)
@@ -77,14 +99,16 @@ def test_cell(tmem_case: Case, tmem_backend: LoadedBackend, tmem_dest_backend: L
         quiet_collector()
         # Hypothesis stops shrinking after this long and reports the smallest counterexample so far.
         engine.MAX_SHRINKING_SECONDS = budget
+        start = quick_start(build())
         try:
-            run_state_machine_as_test(machine, settings=current)
+            run_state_machine_as_test(machine, settings=settings(current, database=start.seeding(current.database)))
         except Exception as e:  # sent back with the counts; re-raised in the parent
             v = find_violation(e)
             if v is not None:  # shrunk as far as it goes only if shrinking ran and ended before the budget
                 began = machine.first_failure
                 v.fully_shrunk = Phase.shrink in current.phases and (
                     began is None or time.monotonic() - began < budget)
+                v.shrink_seconds = budget if Phase.shrink in current.phases else None
             return machine.examples, machine.steps, [], e
         return machine.examples, machine.steps, deviation_records(machine), None
 
