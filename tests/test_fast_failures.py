@@ -12,7 +12,8 @@ from tmem_conformance.checked import STEP_PREFIX, abridged, machine_steps, short
 from tmem_conformance.models.errors import Violation
 from tmem_conformance.plugin import _with_quick_look
 from tmem_conformance.report import CaseResult
-from tmem_conformance.rundb import RunDatabase
+from tmem_conformance.rundb import QuickStart, RunDatabase
+from tmem_conformance.suite.test_matrix import QUICK_STEPS
 
 ROOT = Path(__file__).resolve().parent.parent
 HALF_PAGE = "tmem_conformance.selftest.faults:GetCopiesHalfPage"
@@ -145,3 +146,27 @@ def test_step_lines_abridge_for_a_terminal() -> None:
     lines = ["step 1: boot()"] + [f"call {i}" for i in range(20)] + ["step 2: go()"] + [f"call {i}" for i in range(9)]
     assert abridged(lines, tail=3) == ["step 1: boot()", "...", "step 2: go()", "...", "call 6", "call 7", "call 8"]
     assert abridged(lines[:3], tail=8) == lines[:3]
+
+
+def test_a_quick_start_keeps_its_failure_where_the_full_run_replays_it_first(tmp_path: Path) -> None:
+    start = QuickStart()
+    start.save(b"machine", b"choices")
+    assert list(start.fetch(b"machine")) == [], "the quick start replays nothing itself"
+    assert list(start.found.fetch(b"machine.secondary")) == [b"choices"]
+    assert list(start.found.fetch(b"machine")) == [], "a primary entry would be reported unshrunk"
+    assert start.seeding(None) is start.found
+    family = RunDatabase(str(tmp_path)).examples("fam")
+    family.save(b"machine", b"shrunk")
+    both = start.seeding(family)
+    assert sorted(both.fetch(b"machine.secondary")) == [b"choices"] and list(both.fetch(b"machine")) == [b"shrunk"]
+
+
+def test_a_case_shrinks_from_its_quick_start(tmp_path: Path) -> None:
+    # The control machine's full examples fail after some 40 steps; its quick start's within ten. With
+    # next to no time to shrink, the counterexample is still the quick start's.
+    report = tmp_path / "r.json"
+    run = certify("--backend", HALF_PAGE, "--cells", "pair:v0:64:v0/control", "-n", "0", "--peers", "none",
+                  "--no-quick-look", "--shrink-seconds", "0.001", "--report", str(report))
+    assert run.returncode == 1, run.stdout + run.stderr
+    [v] = json.loads(report.read_text())["cells"][0]["violations"]
+    assert v["rule"] == "TMEM-GET-003" and 2 <= v["machine_steps"] <= QUICK_STEPS + 1, v["machine_steps"]
