@@ -30,7 +30,11 @@ def test_json_and_plot_hold_every_measurement(tmp_path: Path) -> None:
             r = ops[(name, op)]
             assert r["ns"] > 0 and abs(r["memcpys"] - r["ns"] / baseline["ns"]) < 1e-9  # one run's memcpy
     assert {r["candidate"] for r in doc["rates"]} == {"simulator", "ctmem"}
-    assert all(r["steps"] > 0 and r["steps_per_second"] > 0 for r in doc["rates"])
+    for r in doc["rates"]:
+        assert r["steps"] > 0 and abs(r["steps_per_second"] - r["steps"] / r["seconds"]) < 1e-6
+        assert 0 < r["rule_seconds"] < r["seconds"]  # measured inside the rules: part of the run, never all
+        assert abs(r["engine_share"] - (1 - r["rule_seconds"] / r["seconds"])) < 1e-9
+        assert r["rules_steps_per_second"] > r["steps_per_second"]
     assert doc["cells_backend"] == "simulator"
     # As certify runs them: migrations to and from the other built-in candidates too.
     assert [(c["cell"], c["machine"]) for c in doc["cells"]] == [

@@ -23,7 +23,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 def logged(fn: F | None = None, *, step: bool = True) -> Any:
     """Count the rule as a step once it returns (where a machine's steps are its rules; `step=False`
     for an initialize rule, which sets up rather than steps), and attach the step log to a violation
-    raised in it (a guest's or the machine's own check). `@logged` or `@logged(step=False)`."""
+    raised in it (a guest's or the machine's own check); add its time to the class's `rule_seconds`
+    (the suite's share of a run: model, checked host, backend, machine). `@logged` or
+    `@logged(step=False)`."""
     if fn is None:
         return functools.partial(logged, step=step)
 
@@ -33,6 +35,7 @@ def logged(fn: F | None = None, *, step: bool = True) -> Any:
         if counts is None:
             counts = type(self).rule_counts = Counter()
         counts[fn.__name__] += 1
+        start = time.perf_counter()
         self.log.rule(fn.__name__, kwargs)
         try:
             out = fn(self, *args, **kwargs)
@@ -51,6 +54,8 @@ def logged(fn: F | None = None, *, step: bool = True) -> Any:
                 v.steps = list(self.log.lines)
                 v.events = list(self.log.events)
             raise
+        finally:
+            type(self).rule_seconds += time.perf_counter() - start
     return wrapper
 
 
@@ -81,6 +86,8 @@ class CellMachine(RuleBasedStateMachine):
     tolerated: ClassVar[frozenset[str]] = frozenset()
     examples = 0
     steps = 0
+    #: seconds spent inside the rules (`logged`): the rest of a run is hypothesis' drawing and bookkeeping
+    rule_seconds = 0.0
     #: the deviations passing examples took: id -> the op that first showed it
     deviations: ClassVar[dict[str, str]]
     #: True: a step is a rule that returned (`logged` counts it); False: the machine counts its hypercalls
