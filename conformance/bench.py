@@ -170,15 +170,17 @@ def cell_seconds(factory: Factory, pattern: str | None = None,
     from . import profiles
     from .cases import cases_for, shared_runs
     from .isolation import run_isolated
+    from .quick import quick_start
 
     rows: list[dict[str, Any]] = []
     for case in shared_runs(cases_for(pattern, peers=list(peers or {}))):
-        machine = case.build(factory, factory, peers)  # type: ignore[arg-type]
-
-        def timed(machine: Any = machine) -> tuple[float, int, int]:  # bound now: it runs in a child at once
+        def timed(case: Any = case) -> tuple[float, int, int]:  # bound now: it runs in a child at once
             profiles.quiet_collector()
+            machine = case.build(factory, factory, peers)
             start = time.perf_counter()
-            run_state_machine_as_test(machine, settings=settings(settings.get_profile("ci")))
+            found = quick_start(case.build(factory, factory, peers))  # as test_cell: its quick start first
+            ci = settings.get_profile("ci")
+            run_state_machine_as_test(machine, settings=settings(ci, database=found.seeding(ci.database)))
             return time.perf_counter() - start, machine.steps, machine.examples
         seconds, steps, examples = run_isolated(timed, timeout=900).unwrap()
         rows.append({"cell": case.cell.id, "machine": case.label, "seconds": seconds, "steps": steps,

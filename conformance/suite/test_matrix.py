@@ -12,7 +12,6 @@ import time
 
 import pytest
 from hypothesis import Phase, settings
-from hypothesis.database import ExampleDatabase
 from hypothesis.internal.conjecture import engine
 from hypothesis.stateful import run_state_machine_as_test
 
@@ -23,37 +22,13 @@ from tmem_conformance.machines.base import CellMachine, deviation_records
 from tmem_conformance.models.history import Level
 from tmem_conformance.outofprocess import out_of_process
 from tmem_conformance.profiles import quiet_collector
+from tmem_conformance.quick import quick_settings, quick_start
 from tmem_conformance.registry import LoadedBackend
-from tmem_conformance.rundb import QuickStart, RunDatabase
+from tmem_conformance.rundb import RunDatabase
 
 #: A crash shrinks for this many times --shrink-seconds: each example it tries starts a helper process
 #: per host (outofprocess.py), some 70 ms, and crashes are rare enough to be worth the wait.
 CRASH_SHRINK_FACTOR = 10
-
-
-#: The quick look: a couple of short examples of every machine of a cell, unshrunk, before any cell's
-#: full budget, so that a backend wrong from its first hypercall hears of it in seconds.
-QUICK_EXAMPLES, QUICK_STEPS = 2, 10
-#: A case's quick start: some short examples on their own before its full run, where a failure costs
-#: a shrink from ten steps, not from forty (a tenth of a second for a case that passes them).
-START_EXAMPLES = 10
-
-
-def quick_settings(examples: int = QUICK_EXAMPLES, database: ExampleDatabase | None = None) -> settings:
-    """The quick look's and a case's quick start's: a few examples of QUICK_STEPS steps, unshrunk."""
-    return settings(settings(), max_examples=examples, stateful_step_count=QUICK_STEPS,
-                    phases=[Phase.explicit, Phase.generate], database=database)
-
-
-def quick_start(machine: type[CellMachine]) -> QuickStart:
-    """A case's quick start: START_EXAMPLES short examples, on a machine of their own (their counts are
-    not the case's). A failure there is where the full run starts, and shrinks from (rundb.QuickStart)."""
-    start = QuickStart()
-    try:
-        run_state_machine_as_test(machine, settings=quick_settings(START_EXAMPLES, start))
-    except Exception:  # noqa: S110 - the full run replays it, and reports it
-        pass
-    return start
 
 
 def test_quick_look(tmem_quick_cell: list[Case], tmem_backend: LoadedBackend, tmem_dest_backend: LoadedBackend,

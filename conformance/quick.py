@@ -1,0 +1,37 @@
+"""The quick look and a case's quick start: short examples before the full budget.
+
+The quick look runs a couple of short examples of every machine of a cell, unshrunk, before any
+cell's full budget, so that a backend wrong from its first hypercall hears of it in seconds. A
+case's quick start runs some short examples on their own before its full run: a failure there is
+where the full run starts and shrinks from (rundb.QuickStart), ten steps, not forty.
+"""
+
+from __future__ import annotations
+
+from hypothesis import Phase, settings
+from hypothesis.database import ExampleDatabase
+from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
+
+from .rundb import QuickStart
+
+#: The quick look's examples per machine, and the steps of every quick example.
+QUICK_EXAMPLES, QUICK_STEPS = 2, 10
+#: A case's quick start: a tenth of a second for a case that passes them.
+START_EXAMPLES = 10
+
+
+def quick_settings(examples: int = QUICK_EXAMPLES, database: ExampleDatabase | None = None) -> settings:
+    """The quick look's and a case's quick start's: a few examples of QUICK_STEPS steps, unshrunk."""
+    return settings(settings(), max_examples=examples, stateful_step_count=QUICK_STEPS,
+                    phases=[Phase.explicit, Phase.generate], database=database)
+
+
+def quick_start(machine: type[RuleBasedStateMachine]) -> QuickStart:
+    """A case's quick start: START_EXAMPLES short examples, on a machine of their own (their counts are
+    not the case's). A failure there is where the full run starts, and shrinks from (rundb.QuickStart)."""
+    start = QuickStart()
+    try:
+        run_state_machine_as_test(machine, settings=quick_settings(START_EXAMPLES, start))
+    except Exception:  # noqa: S110 - the full run replays it, and reports it
+        pass
+    return start
