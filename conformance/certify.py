@@ -14,7 +14,6 @@ import os
 import random
 import signal
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -35,6 +34,7 @@ from .paths import add_abi_file, writable
 from .profiles import PROFILES
 from .registry import load, versions_made_by
 from .report import Verdict, case_verdict, cell_verdict
+from .runoptions import Handed, RunOptions
 
 VERDICT_STYLE = {Verdict.PASS: "green", Verdict.DEVIATION: "dark_orange", Verdict.FAIL: "bold red",
                  Verdict.ERROR: "red", Verdict.CRASH: "bold magenta", Verdict.HANG: "magenta",
@@ -85,37 +85,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def pytest_args(args: argparse.Namespace, report_path: str) -> list[str]:
+def run_options(args: argparse.Namespace) -> RunOptions:
+    """The plugin's options for certify's arguments."""
+    if getattr(args, "shrink_seconds", None) is not None and args.shrink_seconds <= 0:
+        raise UsageError(f"--shrink-seconds takes a positive number of seconds, not {args.shrink_seconds:g} "
+                         "(--no-shrink skips shrinking)")
+    given = {"dest_backend": args.dest_backend, "cells": args.cells, "shard": args.shard,
+             "level": None if getattr(args, "level", SPEC) == SPEC else args.level,
+             "abi_files": tuple(os.path.abspath(path) for path in getattr(args, "abi_file", None) or []),
+             "no_shrink": bool(getattr(args, "no_shrink", False)),
+             "shrink_seconds": getattr(args, "shrink_seconds", None),
+             "quick_look": not getattr(args, "no_quick_look", False), "time_limit": args.time_limit}
+    return RunOptions(backend=args.backend, profile=args.profile, peers=args.peers,
+                      **{k: v for k, v in given.items() if v is not None})
+
+
+def pytest_args(args: argparse.Namespace) -> list[str]:
+    """pytest's own options and its other plugins' (xdist, hypothesis): the run's are in RunOptions."""
     from .plugin import SUITE_DIR
     out = [SUITE_DIR, "-c", os.devnull, "--rootdir", SUITE_DIR, "-p", "no:cacheprovider", "-q", "--tb=no",
-           "--no-header", "-rN", "-W", "ignore::pytest.PytestAssertRewriteWarning",
-           f"--tmem-backend={args.backend}", f"--tmem-profile={args.profile}",
-           f"--tmem-report={report_path}"]
+           "--no-header", "-rN", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         out += ["-p", "tmem_conformance.plugin", "-p", "xdist.plugin"]
-    if args.dest_backend:
-        out.append(f"--tmem-dest-backend={args.dest_backend}")
-    if args.cells:
-        out.append(f"--tmem-cells={args.cells}")
-    if args.shard:
-        out.append(f"--tmem-shard={args.shard}")
-    if getattr(args, "level", SPEC) != SPEC:
-        out.append(f"--tmem-level={args.level}")
-    out += [f"--tmem-abi-file={os.path.abspath(path)}" for path in getattr(args, "abi_file", None) or []]
-    if getattr(args, "no_shrink", False):
-        out.append("--tmem-no-shrink")
-    if getattr(args, "shrink_seconds", None) is not None:
-        if args.shrink_seconds <= 0:
-            raise UsageError(f"--shrink-seconds takes a positive number of seconds, not {args.shrink_seconds:g} "
-                             "(--no-shrink skips shrinking)")
-        out.append(f"--tmem-shrink-seconds={args.shrink_seconds}")
     if getattr(args, "exitfirst", False):
         out.append("-x")
-    if not getattr(args, "no_quick_look", False):
-        out.append("--tmem-quick-look")
-    out.append(f"--tmem-peers={args.peers}")
-    if args.time_limit:
-        out.append(f"--tmem-time-limit={args.time_limit}")
     seed = args.seed
     if seed is None and args.profile != "ci":
         seed = random.randrange(2**32)
@@ -131,29 +124,27 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"-n takes a number of workers or 'auto', not {args.workers!r}")
     writable(args.report, "--report")  # before the run, so its result is never lost
     level(args.level)  # a bad level is a usage error before anything runs
-    load(args.backend)  # a bad spec is a usage error here, before any worker starts
-    if args.dest_backend:
-        load(args.dest_backend)
+    options = run_options(args)
+    backend = load(args.backend)  # a bad spec is a usage error here, before any worker starts
+    dest = load(args.dest_backend) if args.dest_backend else backend
     chosen = select_cells(args.cells, args.shard)
-    peers = parse_peers(args.peers, args.backend)
-    made = {peer: versions_made_by(load(peer).factory) for peer in peers}
-    cases = cases_for(args.cells, args.shard, peers, made)
+    peers = {name: load(name) for name in parse_peers(args.peers, args.backend)}
+    cases = cases_for(args.cells, args.shard, list(peers),
+                      {name: versions_made_by(peer.factory) for name, peer in peers.items()})
     if args.list:
         return print_plan(chosen, cases, args.format)
     import pytest
     console = Console(highlight=False)
     say_undetermined(chosen, console)
     tracker = ProgressTracker(chosen, cases, console, live=console.is_terminal and not args.quiet)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "report.json")
-        pytest_output = io.StringIO()
-        with tracker, contextlib.redirect_stdout(pytest_output), interrupted_by_sigterm():
-            code = pytest.main(pytest_args(args, path), plugins=[tracker])
-        if not os.path.exists(path):
-            sys.stderr.write(pytest_output.getvalue())
-            raise UsageError(f"the certification run ended with pytest exit code {int(code)} and no report")
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
+    handed = Handed(options, backend, dest, peers, cases)  # the plugin loads and computes none of it again
+    pytest_output = io.StringIO()
+    with tracker, contextlib.redirect_stdout(pytest_output), interrupted_by_sigterm():
+        code = pytest.main(pytest_args(args), plugins=[tracker, handed])
+    doc = handed.report
+    if doc is None:
+        sys.stderr.write(pytest_output.getvalue())
+        raise UsageError(f"the certification run ended with pytest exit code {int(code)} and no report")
     if args.report:
         with open(args.report, "w", encoding="utf-8") as f:
             json.dump(doc, f, indent=2)

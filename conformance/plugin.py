@@ -31,11 +31,9 @@ from .models.versions import AbiVersion
 from .registry import LoadedBackend, load, versions_made_by
 from .report import CaseResult, Report, Verdict, case_verdict
 from .rundb import RunDatabase
+from .runoptions import DEFAULT_SHRINK_SECONDS, DEFAULT_TIME_LIMIT, Handed, RunOptions
 
 SUITE_DIR = os.path.join(os.path.dirname(__file__), "suite")
-DEFAULT_TIME_LIMIT = 900.0
-#: Seconds a case may spend shrinking its counterexample (hypothesis' own cap is 300).
-DEFAULT_SHRINK_SECONDS = 2.0
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -77,48 +75,62 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
 
+def _options(config: pytest.Config) -> tuple[RunOptions, Handed | None]:
+    """The run's options: certify's (handed in this process, or in an xdist worker's workerinput), else
+    the command line's --tmem-* options."""
+    handed = next((p for p in config.pluginmanager.get_plugins() if isinstance(p, Handed)), None)
+    if handed is not None:
+        return handed.options, handed
+    worker = getattr(config, "workerinput", None)
+    if worker and "tmem_run" in worker:
+        return RunOptions.from_dict(worker["tmem_run"]), None
+    return RunOptions.from_pytest(config), None
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):  # an xdist worker told to stop stops its case child first
         signal.signal(signal.SIGTERM, _interrupt)
-    profile = config.getoption("--tmem-profile")
-    if profile:
-        settings.load_profile(profile)
-    if config.getoption("--tmem-no-shrink"):
+    run, handed = _options(config)
+    if run.profile:
+        settings.load_profile(run.profile)
+    if run.no_shrink:
         settings.register_profile("tmem-no-shrink", parent=settings(),
                                   phases=[Phase.explicit, Phase.reuse, Phase.generate])
         settings.load_profile("tmem-no-shrink")
-    spec = config.getoption("--tmem-backend")
-    if not spec:
-        if config.getoption("--tmem-report") or config.getoption("--tmem-cells"):
+    if not run.backend:
+        if run.report or run.cells:
             raise pytest.UsageError("--tmem-report and --tmem-cells need --tmem-backend=SPEC "
                                     "(e.g. --tmem-backend=simulator)")
         return
     try:
-        added = install(config.getoption("--tmem-abi-file"))  # before the cells are computed (every worker too)
-        backend = load(spec)
-        dest = load(config.getoption("--tmem-dest-backend") or spec)
-        peer_names = parse_peers(config.getoption("--tmem-peers"), spec)
-        peers = {name: load(name) for name in peer_names}
-        cases = cases_for(config.getoption("--tmem-cells"), config.getoption("--tmem-shard"), peer_names,
-                          {name: versions_made_by(p.factory) for name, p in peers.items()})
-        chosen = level(config.getoption("--tmem-level"))
+        added = install(run.abi_files)  # before the cells are computed (every worker too)
+        chosen = level(run.level)
+        if handed is not None:  # certify loaded and computed them already
+            backend, dest, peers, cases = handed.backend, handed.dest, handed.peers, handed.cases
+        else:
+            backend = load(run.backend)
+            dest = load(run.dest_backend or run.backend)
+            peers = {name: load(name) for name in parse_peers(run.peers, run.backend)}
+            cases = cases_for(run.cells, run.shard, list(peers),
+                              {name: versions_made_by(p.factory) for name, p in peers.items()})
     except TmemConformanceError as e:
         raise pytest.UsageError(str(e)) from e
     worker = getattr(config, "workerinput", None)
     # The run's example database: made by the controller (or the only process), used by every worker.
     rundb = RunDatabase(worker["tmem_run_examples"]) if worker and "tmem_run_examples" in worker else \
         RunDatabase.create()
-    config.stash[_STATE] = _State(backend, dest, cases, peers, rundb, owner=worker is None, level=chosen,
-                                  revisions=added)
+    config.stash[_STATE] = _State(run, backend, dest, cases, peers, rundb, owner=worker is None, level=chosen,
+                                  revisions=added, handed=handed)
     config.pluginmanager.register(_Recorder(config.stash[_STATE]), "tmem-recorder")
     if SUITE_DIR not in config.args:
         config.args.append(SUITE_DIR)
 
 
 class _State:
-    def __init__(self, backend: LoadedBackend, dest: LoadedBackend, cases: list[Case],
+    def __init__(self, options: RunOptions, backend: LoadedBackend, dest: LoadedBackend, cases: list[Case],
                  peers: dict[str, LoadedBackend], rundb: RunDatabase, owner: bool, level: Level,
-                 revisions: list[AbiVersion]) -> None:
+                 revisions: list[AbiVersion], handed: Handed | None = None) -> None:
+        self.options, self.handed = options, handed
         self.backend, self.dest, self.cases, self.peers = backend, dest, cases, peers
         self.level = level
         #: the revisions this run's --tmem-abi-file added to the version table (taken out again at the end)
@@ -135,9 +147,10 @@ _STATE = pytest.StashKey[_State]()
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """xdist: each worker shares the controller's example database."""
+    """xdist: each worker gets the controller's options and shares its example database."""
     state = node.config.stash.get(_STATE, None)
     if state is not None:
+        node.workerinput["tmem_run"] = state.options.to_dict()
         node.workerinput["tmem_run_examples"] = state.rundb.root
 
 
@@ -170,7 +183,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Without --tmem-quick-look the quick look's tests are deselected."""
-    if config.getoption("--tmem-quick-look"):
+    state = config.stash.get(_STATE, None)
+    if state is not None and state.options.quick_look:
         return
     quick = [i for i in items if "tmem_quick_cell" in getattr(i, "fixturenames", ())]
     if quick:
@@ -195,12 +209,12 @@ def tmem_rundb(request: pytest.FixtureRequest) -> RunDatabase:
 
 @pytest.fixture
 def tmem_shrink_seconds(request: pytest.FixtureRequest) -> float:
-    return float(request.config.getoption("--tmem-shrink-seconds"))
+    return float(_state(request.config).options.shrink_seconds)
 
 
 @pytest.fixture
 def tmem_time_limit(request: pytest.FixtureRequest) -> float:
-    return float(request.config.getoption("--tmem-time-limit"))
+    return float(_state(request.config).options.time_limit)
 
 
 @pytest.fixture
@@ -293,17 +307,16 @@ class _Recorder:
         self.state.results += [run, *(shared_result(run, cell) for cell in info.get("also", ()))]
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        config = session.config
-        path = config.getoption("--tmem-report", None)
-        if not path or hasattr(config, "workerinput"):
+        config, st = session.config, self.state
+        run = st.options
+        if not (run.report or st.handed) or hasattr(config, "workerinput"):
             return
-        st = self.state
-        profile = config.getoption("--tmem-profile") or "current"
         seed = config.getoption("hypothesis_seed", None)
-        report = Report(st.backend.spec, profile, seed if seed is not None else "derandomized"
-                        if settings().derandomize else None,
-                        select_cells(config.getoption("--tmem-cells"), config.getoption("--tmem-shard")),
-                        _with_quick_look(st.results, st.quick), st.dest.spec,
-                        config.getoption("--tmem-shard"), level=st.level.name,
-                        abi_files=list(config.getoption("--tmem-abi-file")))
-        report.write(path)
+        report = Report(st.backend.spec, run.profile or "current", seed if seed is not None else "derandomized"
+                        if settings().derandomize else None, select_cells(run.cells, run.shard),
+                        _with_quick_look(st.results, st.quick), st.dest.spec, run.shard, level=st.level.name,
+                        abi_files=list(run.abi_files))
+        if st.handed is not None:
+            st.handed.report = report.to_json()
+        if run.report:
+            report.write(run.report)

@@ -11,9 +11,9 @@ from tmem_conformance.cases import cases_for
 from tmem_conformance.checked import STEP_PREFIX, abridged, machine_steps, short
 from tmem_conformance.models.errors import Violation
 from tmem_conformance.plugin import _with_quick_look
+from tmem_conformance.quick import QUICK_STEPS
 from tmem_conformance.report import CaseResult
 from tmem_conformance.rundb import QuickStart, RunDatabase
-from tmem_conformance.quick import QUICK_STEPS
 
 ROOT = Path(__file__).resolve().parent.parent
 HALF_PAGE = "tmem_conformance.selftest.faults:GetCopiesHalfPage"
