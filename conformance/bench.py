@@ -13,6 +13,7 @@ is the best of `rounds`. Target: a PUT+GET pair through ctmem costs at most
 
 from __future__ import annotations
 
+import functools
 import gc
 import io
 import time
@@ -128,34 +129,38 @@ def run(candidates: Mapping[str, Factory], pages: int = 256, rounds: int = 5) ->
 
 
 def certification_rates(candidates: Mapping[str, Factory], case_id: str = RATE_CASE) -> list[dict[str, Any]]:
-    """Certification steps per second per candidate: one case of the matrix under the ci profile, after
-    one untimed run of it (a process's first run fills hypothesis' and the model's caches, which would
-    count against whichever candidate came first). A row also gives the seconds spent inside the
+    """Certification steps per second per candidate: one case of the matrix under the ci profile, each
+    in a forked child under certify's collector settings, as certify runs a case. One untimed run in
+    this process comes first, so that every child starts with the same warm caches (hypothesis' and
+    the model's), and none pays for another's garbage. A row also gives the seconds spent inside the
     machine's rules (the suite: model, checked host, backend, machine), the engine's share of the run
-    (the rest: hypothesis drawing the rules and their arguments, and its bookkeeping), and the steps per
-    second the rules alone would allow."""
+    (the rest: hypothesis drawing the rules and their arguments, and its bookkeeping), and the steps
+    per second the rules alone would allow."""
     from hypothesis import settings
     from hypothesis.stateful import run_state_machine_as_test
 
     from . import profiles
     from .cases import cases_for
+    from .isolation import run_isolated
 
-    profiles.quiet_collector()  # as a certification's case child runs
     cell, _, machine_name = case_id.rpartition("/")
     case = next(c for c in cases_for(cell) if c.machine == machine_name)
-    rows = []
-    for i, (name, factory) in enumerate([*list(candidates.items())[:1], *candidates.items()]):
+    ci = settings(settings.get_profile("ci"))
+    if candidates:
+        run_state_machine_as_test(case.build(next(iter(candidates.values()))), settings=ci)  # the warm-up
+
+    def timed(name: str, factory: Factory) -> dict[str, Any]:
+        profiles.quiet_collector()
         machine = case.build(factory)  # type: ignore[arg-type]
         start = time.perf_counter()
-        run_state_machine_as_test(machine, settings=settings(settings.get_profile("ci")))
+        run_state_machine_as_test(machine, settings=ci)
         seconds = time.perf_counter() - start
-        if i == 0:
-            continue  # the warm-up
-        rows.append({"candidate": name, "case": case_id, "steps": machine.steps, "examples": machine.examples,
-                     "seconds": seconds, "steps_per_second": machine.steps / seconds,
-                     "rule_seconds": machine.rule_seconds, "engine_share": 1 - machine.rule_seconds / seconds,
-                     "rules_steps_per_second": machine.steps / machine.rule_seconds})
-    return rows
+        return {"candidate": name, "case": case_id, "steps": machine.steps, "examples": machine.examples,
+                "seconds": seconds, "steps_per_second": machine.steps / seconds,
+                "rule_seconds": machine.rule_seconds, "engine_share": 1 - machine.rule_seconds / seconds,
+                "rules_steps_per_second": machine.steps / machine.rule_seconds}
+    return [run_isolated(functools.partial(timed, name, factory), timeout=900).unwrap()  # type: ignore[misc]
+            for name, factory in candidates.items()]
 
 
 def cell_seconds(factory: Factory, pattern: str | None = None,
