@@ -6,9 +6,13 @@ PUT+GET pair, driven as the engine drives a backend: ops packed beforehand
 with models.codec.pack, a bytearray as the guest's memory, and
 backend.hypercall. Each cost is also given as a ratio to one memcpy of
 4096 bytes (ffi.memmove between two buffers of the engine's compiled native loader,
-from the same kind of Python loop), measured in the same run. Every figure
-is the best of `rounds`. Target: a PUT+GET pair through ctmem costs at most
-10 memcpys.
+from the same kind of Python loop), measured in the same run: every round
+of a candidate is timed right after a memcpy round of its own, and the
+ratio is the median of those paired rounds (a shared machine's speed
+drifts, and a memcpy and a Python call do not drift alike, so a best
+memcpy from one moment against a best op from another swung the ratio by
+half). Every ns figure is the best of `rounds`. Target: a PUT+GET pair
+through ctmem costs at most 10 memcpys.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import functools
 import gc
 import io
+import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -99,31 +104,36 @@ class _Driver:
 
 
 def run(candidates: Mapping[str, Factory], pages: int = 256, rounds: int = 5) -> list[dict[str, Any]]:
-    """Rows of {candidate, op, ns, memcpys, memcpy_ns[, target, holds]}: the best of `rounds` each."""
+    """Rows of {candidate, op, ns, memcpys, memcpy_ns, rounds[, target, holds]}: ns the best of `rounds`,
+    memcpys the median of the rounds' ratios, each round [op ns, the memcpy ns timed just before it]."""
     if pages < 1 or rounds < 1:
         raise ValueError(f"pages and rounds must be 1 or more, not {pages} and {rounds}")
     drivers = [_Driver(name, factory, pages) for name, factory in candidates.items()]
-    best: dict[tuple[str, str], float] = {}
-    memcpy = float("inf")
+    paired: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    memcpys: list[float] = []
     enabled = gc.isenabled()
     gc.disable()
     try:
         for _ in range(rounds):
-            memcpy = min(memcpy, _memcpy_ns(pages))
             for d in drivers:
+                memcpy = _memcpy_ns(pages)
+                memcpys.append(memcpy)
                 for op, ns in d.round().items():
-                    best[(d.name, op)] = min(best.get((d.name, op), float("inf")), ns)
+                    paired.setdefault((d.name, op), []).append((ns, memcpy))
     finally:
         if enabled:
             gc.enable()
         for d in drivers:
             d.host.close()
+    best = min(memcpys, default=float(_memcpy_ns(pages)))
     rows: list[dict[str, Any]] = [{"candidate": "(baseline)", "op": "memcpy 4096 B (ffi.memmove)",
-                                   "ns": memcpy, "memcpys": 1.0, "memcpy_ns": memcpy}]
-    for (name, op), ns in best.items():
-        row: dict[str, Any] = {"candidate": name, "op": op, "ns": ns, "memcpys": ns / memcpy, "memcpy_ns": memcpy}
+                                   "ns": best, "memcpys": 1.0, "memcpy_ns": best}]
+    for (name, op), samples in paired.items():
+        ratio = statistics.median(ns / memcpy for ns, memcpy in samples)
+        row: dict[str, Any] = {"candidate": name, "op": op, "ns": min(ns for ns, _ in samples), "memcpys": ratio,
+                               "memcpy_ns": best, "rounds": [list(pair) for pair in samples]}
         if op == "PUT+GET pair" and name in PAIR_TARGETS:
-            row.update(target=PAIR_TARGETS[name], holds=ns / memcpy <= PAIR_TARGETS[name])
+            row.update(target=PAIR_TARGETS[name], holds=ratio <= PAIR_TARGETS[name])
         rows.append(row)
     return rows
 
@@ -277,7 +287,7 @@ def plot(doc: dict[str, Any], path: str) -> None:
         ax.bar([k + i * width for k in range(len(kinds))], [cost.get(k, 0.0) for k in kinds], width, label=name)
     ax.set_xticks([k + width * (len(names) - 1) / 2 for k in range(len(kinds))], kinds)
     ax.set_ylabel("cost per op, in 4 KiB memcpys")
-    ax.set_title("hypercall cost per op (same run's memcpy = 1)")
+    ax.set_title("hypercall cost per op (a memcpy timed beside each round = 1)")
     ax.legend()
     if cells:
         ax = axes[0][1]
@@ -315,7 +325,8 @@ def render(rows: list[dict[str, Any]]) -> str:
     """The rows as a small table."""
     def target(r: dict[str, Any]) -> str:
         return f"<= {r['target']:g}: {'holds' if r['holds'] else 'MISSED'}" if "target" in r else ""
-    return _table("tmem hypercall cost per op (best of rounds), against one 4096-byte memcpy",
+    return _table("tmem hypercall cost per op (ns: best of rounds; memcpys: median of rounds, each against a "
+                  "4096-byte memcpy timed just before it)",
                   ("candidate", "op", "ns/op", "memcpys", "target"), ("candidate", "op", "target"),
                   [(r["candidate"], r["op"], f"{r['ns']:.0f}", f"{r['memcpys']:.2f}", target(r)) for r in rows])
 
