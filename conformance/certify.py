@@ -24,7 +24,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from .cases import cases_for, parse_peers, select_cells, shared_runs
+from .cases import select_cells, shared_runs
 from .checked import abridged
 from .models.errors import UsageError
 from .models.history import SPEC, level
@@ -32,7 +32,6 @@ from .models.matrix import GUESTS, UNDETERMINED, Cell, silent
 from .models.versions import VERSIONS
 from .paths import add_abi_file, writable
 from .profiles import PROFILES
-from .registry import load, versions_made_by
 from .report import Verdict, case_verdict, cell_verdict
 from .runoptions import Handed, RunOptions
 
@@ -87,15 +86,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_options(args: argparse.Namespace) -> RunOptions:
     """The plugin's options for certify's arguments."""
-    if getattr(args, "shrink_seconds", None) is not None and args.shrink_seconds <= 0:
+    if args.shrink_seconds is not None and args.shrink_seconds <= 0:
         raise UsageError(f"--shrink-seconds takes a positive number of seconds, not {args.shrink_seconds:g} "
                          "(--no-shrink skips shrinking)")
     given = {"dest_backend": args.dest_backend, "cells": args.cells, "shard": args.shard,
-             "level": None if getattr(args, "level", SPEC) == SPEC else args.level,
-             "abi_files": tuple(os.path.abspath(path) for path in getattr(args, "abi_file", None) or []),
-             "no_shrink": bool(getattr(args, "no_shrink", False)),
-             "shrink_seconds": getattr(args, "shrink_seconds", None),
-             "quick_look": not getattr(args, "no_quick_look", False), "time_limit": args.time_limit}
+             "level": None if args.level == SPEC else args.level,
+             "abi_files": tuple(os.path.abspath(path) for path in args.abi_file or []),
+             "no_shrink": args.no_shrink, "shrink_seconds": args.shrink_seconds,
+             "quick_look": not args.no_quick_look, "time_limit": args.time_limit}
     return RunOptions(backend=args.backend, profile=args.profile, peers=args.peers,
                       **{k: v for k, v in given.items() if v is not None})
 
@@ -124,20 +122,17 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"-n takes a number of workers or 'auto', not {args.workers!r}")
     writable(args.report, "--report")  # before the run, so its result is never lost
     level(args.level)  # a bad level is a usage error before anything runs
-    options = run_options(args)
-    backend = load(args.backend)  # a bad spec is a usage error here, before any worker starts
-    dest = load(args.dest_backend) if args.dest_backend else backend
+    # A bad spec is a usage error here, before any worker starts; the plugin loads and computes none of
+    # it again.
+    handed = Handed.prepare(run_options(args))
+    cases = handed.cases
     chosen = select_cells(args.cells, args.shard)
-    peers = {name: load(name) for name in parse_peers(args.peers, args.backend)}
-    cases = cases_for(args.cells, args.shard, list(peers),
-                      {name: versions_made_by(peer.factory) for name, peer in peers.items()})
     if args.list:
         return print_plan(chosen, cases, args.format)
     import pytest
     console = Console(highlight=False)
     say_undetermined(chosen, console)
     tracker = ProgressTracker(chosen, cases, console, live=console.is_terminal and not args.quiet)
-    handed = Handed(options, backend, dest, peers, cases)  # the plugin loads and computes none of it again
     pytest_output = io.StringIO()
     with tracker, contextlib.redirect_stdout(pytest_output), interrupted_by_sigterm():
         code = pytest.main(pytest_args(args), plugins=[tracker, handed])

@@ -22,13 +22,13 @@ import pytest
 from hypothesis import Phase, settings
 
 from . import profiles
-from .cases import Case, cases_for, parse_peers, select_cells, shared_runs
+from .cases import Case, select_cells, shared_runs
 from .checked import BackendDied, BackendError, find_exception, machine_steps
 from .models.errors import TmemConformanceError, Violation
 from .models.history import Level, level
 from .models.revisions import install, uninstall
 from .models.versions import AbiVersion
-from .registry import LoadedBackend, load, versions_made_by
+from .registry import LoadedBackend
 from .report import CaseResult, Report, Verdict, case_verdict
 from .rundb import RunDatabase
 from .runoptions import DEFAULT_SHRINK_SECONDS, DEFAULT_TIME_LIMIT, Handed, RunOptions
@@ -105,22 +105,15 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         added = install(run.abi_files)  # before the cells are computed (every worker too)
         chosen = level(run.level)
-        if handed is not None:  # certify loaded and computed them already
-            backend, dest, peers, cases = handed.backend, handed.dest, handed.peers, handed.cases
-        else:
-            backend = load(run.backend)
-            dest = load(run.dest_backend or run.backend)
-            peers = {name: load(name) for name in parse_peers(run.peers, run.backend)}
-            cases = cases_for(run.cells, run.shard, list(peers),
-                              {name: versions_made_by(p.factory) for name, p in peers.items()})
+        prepared = handed or Handed.prepare(run)  # certify's were loaded and computed already
     except TmemConformanceError as e:
         raise pytest.UsageError(str(e)) from e
     worker = getattr(config, "workerinput", None)
     # The run's example database: made by the controller (or the only process), used by every worker.
     rundb = RunDatabase(worker["tmem_run_examples"]) if worker and "tmem_run_examples" in worker else \
         RunDatabase.create()
-    config.stash[_STATE] = _State(run, backend, dest, cases, peers, rundb, owner=worker is None, level=chosen,
-                                  revisions=added, handed=handed)
+    config.stash[_STATE] = _State(run, prepared.backend, prepared.dest, prepared.cases, prepared.peers, rundb,
+                                  owner=worker is None, level=chosen, revisions=added, handed=handed)
     config.pluginmanager.register(_Recorder(config.stash[_STATE]), "tmem-recorder")
     if SUITE_DIR not in config.args:
         config.args.append(SUITE_DIR)

@@ -13,11 +13,11 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
+from .cases import Case, cases_for, parse_peers
+from .registry import LoadedBackend, load, versions_made_by
+
 if TYPE_CHECKING:
     import pytest
-
-    from .cases import Case
-    from .registry import LoadedBackend
 
 DEFAULT_TIME_LIMIT = 900.0
 #: Seconds a case may spend shrinking its counterexample (hypothesis' own cap is 300).
@@ -76,3 +76,15 @@ class Handed:
     peers: dict[str, LoadedBackend]
     cases: list[Case]
     report: dict[str, Any] | None = None
+
+    @classmethod
+    def prepare(cls, options: RunOptions) -> Handed:
+        """Load the options' backends and peers and compute their cases (once per process: certify's,
+        or an xdist worker's, or a plain pytest session's)."""
+        assert options.backend is not None
+        backend = load(options.backend)
+        dest = load(options.dest_backend) if options.dest_backend else backend
+        peers = {name: load(name) for name in parse_peers(options.peers, options.backend)}
+        cases = cases_for(options.cells, options.shard, list(peers),
+                          {name: versions_made_by(p.factory) for name, p in peers.items()})
+        return cls(options, backend, dest, peers, cases)
