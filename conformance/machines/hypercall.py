@@ -73,7 +73,7 @@ class RawMachine(CellMachine):
         return oid
 
     @initialize(target=pools, capacity=st.integers(1, 20),
-                others=st.tuples(*[st.sampled_from(sorted(WORD_SIZES))] * 2),
+                others=S.flat(st.tuples(*[st.sampled_from(sorted(WORD_SIZES))] * 2)),
                 shared_uuid=S.SHARED_UUIDS, persist=st.booleans())
     @logged
     def boot(self, capacity: int, others: tuple[int, int], shared_uuid: tuple[int, int],
@@ -144,8 +144,10 @@ class RawMachine(CellMachine):
           data=S.PAGES)
     @logged
     def share(self, a: int, b: int, pick: int, oid: tuple[int, ...], index: int, data: bytes) -> object:
-        """A put through one user's slot of a shared pool, a get through another user's slot of it, and
-        one through the first again: a shared pool's get is never exclusive."""
+        """A put through one user's slot of a shared pool, a get through that slot, and one through another
+        user's slot of it: a shared pool's get is never exclusive. The putter's own get comes first, so a
+        page the host never kept is named by the page rules, and a miss through the other slot only by
+        the sharing rules."""
         state = self.host.model.state
         ca, cb = state.clients.get(a), state.clients.get(b)
         pairs = [] if ca is None or cb is None else [
@@ -155,8 +157,8 @@ class RawMachine(CellMachine):
             return multiple()
         sa, sb = pairs[pick % len(pairs)]
         handle = self._put((a, sa), oid, index, data, 0, Cmd.PUT_PAGE)
-        self.gen(b, Cmd.GET_PAGE, sb, oid, index, 1)
         self.gen(a, Cmd.GET_PAGE, sa, oid, index, 2)
+        self.gen(b, Cmd.GET_PAGE, sb, oid, index, 1)
         return multiple(handle, (b, sb, oid, index))
 
     @rule(handle=handles, whole_object=st.booleans())
@@ -357,8 +359,8 @@ class ControlMachine(RawMachine):
         self.ctrl(Subop.THAW, dom)
         self.gen(dom, Cmd.GET_PAGE, pid, oid, index, 1)
 
-    @rule(subop=st.sampled_from(CONTROL_SUBOPS), cli=S.TARGETS, arg1=st.one_of(st.integers(0, 3),
-                                                                             st.just(2**32 - 1)))
+    @rule(subop=st.sampled_from(CONTROL_SUBOPS), cli=S.TARGETS,
+          arg1=S.flat(st.one_of(st.integers(0, 3), st.just(2**32 - 1))))
     @logged
     def control(self, subop: int, cli: int, arg1: int) -> None:
         self.ctrl(subop, cli, arg1=64 if subop == Subop.LIST else arg1, buf=PAGE_SIZE)
@@ -466,12 +468,16 @@ class ControlMachine(RawMachine):
     @rule(pool=pools, other=S.OPTIONAL_TARGETS)
     @logged
     def save_end(self, pool: tuple[int, int], other: int | None) -> None:
-        """Drain the invalidated handles, then end the save."""
+        """Drain the invalidated handles, end the save; then the named client, if it has a pool, puts a new
+        page there (stored unless it was frozen before SAVE_BEGIN: SAVE_END restores that state)."""
         cli = pool[0] if other is None else other
         for _ in range(64):
             if self.ctrl(Subop.SAVE_GET_NEXT_INV, cli, arg1=64) <= 0:
                 break
         self.ctrl(Subop.SAVE_END, cli)
+        client = self.host.model.state.clients.get(cli)
+        if client is not None and client.used_slots() and cli in self.memory:
+            self.gen(cli, Cmd.NEW_PAGE, client.used_slots()[0], (0,) * self.words, SAVE_PROBE_INDEX, 0)
 
     @rule(cli=st.sampled_from(RESTORED + (1, CLI_ID_NULL)))
     @logged

@@ -1269,7 +1269,9 @@ _FAULTS = (
     _fault("auth-grants-nothing", AuthGrantsNothing, V0, ("TMEM-SHARED-005",), "shared pools"),
     _fault("auth-grants-every-client", AuthGrantsEveryClient, V1_HOST, ("TMEM-SHARED-005",), "shared pools"),
     # --- control
-    _fault("unknown-client-control-succeeds", UnknownClientControlSucceeds, V0, ("TMEM-CTRL-001",), "control"),
+    # A destroyed domain's client is one that does not exist: FREEZE of it is named by the rule that freed it.
+    _fault("unknown-client-control-succeeds", UnknownClientControlSucceeds, V0, ("TMEM-CTRL-001", "TMEM-DESTROY-003"),
+           "control"),
     _fault("set-ops-return-1", SetOpsReturnOne, V0, ("TMEM-CTRL-002",), "control"),
     _fault("cap-zero-means-unlimited", CapZeroMeansUnlimited, MIG_V0, ("TMEM-STREAM-004", "TMEM-SAVE-003"), "control"),
     _fault("flush-of-one-client-succeeds", FlushOfOneClientSucceeds, V0, ("TMEM-CTRL-003",), "control"),
