@@ -7,6 +7,7 @@ from functools import cache
 from hypothesis import strategies as st
 
 from ..models.abi import U64_ALL_ONES
+from .flat import flat
 
 U32 = st.integers(0, 2**32 - 1)
 U64 = st.integers(0, U64_ALL_ONES)
@@ -22,9 +23,9 @@ def oids(words: int, *, allow_all_ones: bool = True) -> st.SearchStrategy[tuple[
     small = st.tuples(st.integers(0, 5), *[st.just(0)] * (words - 1))
     full = st.tuples(*[word] * words)
     if words == 1:
-        return st.one_of(small, full)
+        return flat(st.one_of(small, full), f"oids({words})")
     sharing_low = st.tuples(st.integers(0, 3), st.integers(0, 2), st.integers(0, 2))
-    return st.one_of(small, sharing_low, full)
+    return flat(st.one_of(small, sharing_low, full), f"oids({words})")
 
 
 def wide_filekeys() -> st.SearchStrategy[tuple[int, int, int]]:
@@ -44,9 +45,9 @@ def filekeys(words: int) -> st.SearchStrategy[tuple[int, ...]]:
 INODES = st.sampled_from([0, 1, 2, 1 << 32, 1 << 32 | 1])
 
 
-INDICES = st.one_of(st.integers(0, 4), st.sampled_from([2**31, 2**32 - 1]))
+INDICES = flat(st.one_of(st.integers(0, 4), st.sampled_from([2**31, 2**32 - 1])), "INDICES")
 
 PRIVATE_UUID = st.just((0, 0))
 ALL_ONES_UUID = st.just((U64_ALL_ONES, U64_ALL_ONES))
 SHARED_UUIDS = st.sampled_from([(1, 1), (1, 2), (0xDEAD, 0xBEEF)])
-UUIDS = st.one_of(PRIVATE_UUID, SHARED_UUIDS, ALL_ONES_UUID, st.tuples(U64, U64))
+UUIDS = flat(st.one_of(PRIVATE_UUID, SHARED_UUIDS, ALL_ONES_UUID, st.tuples(U64, U64)), "UUIDS")

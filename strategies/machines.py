@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 from hypothesis.internal.conjecture.data import ConjectureData
 from hypothesis.internal.conjecture.utils import calc_label_from_name
 from hypothesis.strategies import SearchStrategy
-from hypothesis.strategies._internal.lazy import unwrap_strategies
 
 from ..models.abi import CLI_ID_NULL, PoolFlag
 from ..models.versions import AbiVersion
 from .flags import any_flags, invalid_flags
+from .flat import compile_draw, flat
 from .ids import filekeys, oids
 from .raw import malformed_ops
 
@@ -30,14 +30,14 @@ RESTORED = (7, 8)
 NEWCOMERS = (4, 5)  # domains that have made no call yet
 
 #: A caller's frame: mostly one it has, sometimes one past its memory or far beyond.
-CMFNS = st.one_of(st.integers(0, PAGES_PER_DOMAIN - 1), st.integers(0, PAGES_PER_DOMAIN - 1),
-                  st.sampled_from([PAGES_PER_DOMAIN, 2**32 - 1]))
+CMFNS = flat(st.one_of(st.integers(0, PAGES_PER_DOMAIN - 1), st.integers(0, PAGES_PER_DOMAIN - 1),
+                       st.sampled_from([PAGES_PER_DOMAIN, 2**32 - 1])), "CMFNS")
 #: A frame the caller has.
 FRAMES = st.integers(0, PAGES_PER_DOMAIN - 1)
 DOMS = st.sampled_from(GUESTS)
 #: The client a control op names: mostly a guest, else no client, a restored one, or one that never was.
 TARGETS = st.sampled_from(GUESTS + GUESTS + (CLI_ID_NULL,) + RESTORED + (0x10001,))
-OPTIONAL_TARGETS = st.one_of(st.none(), TARGETS)
+OPTIONAL_TARGETS = flat(st.one_of(st.none(), TARGETS), "OPTIONAL_TARGETS")
 
 
 T = TypeVar("T")
@@ -58,7 +58,14 @@ class OfCell(SearchStrategy[T]):
         return f"OfCell({self.name!r})"
 
     def do_draw(self, data: ConjectureData) -> T:
-        return unwrap_strategies(self.make(data.hypothesis_runner)).do_draw(data)
+        return _draw_of(self.make(data.hypothesis_runner))(data)  # type: ignore[no-any-return]
+
+
+@cache
+def _draw_of(strategy: SearchStrategy[Any]) -> Callable[[ConjectureData], Any]:
+    """The cell strategy's own draw, its choices made directly (flat.py): `make` gives one strategy per
+    version and word size, so there are a few of these."""
+    return compile_draw(strategy)
 
 
 def _shared(flags: int) -> int:

@@ -10,6 +10,7 @@ from ..models import codec
 from ..models.abi import Cmd
 from ..models.layouts import layout
 from ..models.versions import AbiVersion
+from .flat import flat
 from .ids import U32, oids
 
 UNKNOWN_CMDS = st.sampled_from([11, 12, 100, 103, 0x7FFFFFFF, 0xFFFFFFFF])
@@ -33,7 +34,7 @@ def malformed_ops(v: AbiVersion, word_size: int, pages: int) -> st.SearchStrateg
     if v.retired_commands:  # numbers the revision retired, on pools that exist, with frames that do (TMEM-ABI-001)
         retired = (st.builds(gen, st.sampled_from(sorted(v.retired_commands)), st.integers(0, 2), oids(v.oid_words),
                              st.integers(0, 3), st.integers(0, pages - 1)),)
-    return st.one_of(
+    return flat(st.one_of(
         *retired,
         st.builds(gen, GEN_CMDS, BAD_POOL_IDS, oids(v.oid_words), st.integers(0, 3), st.integers(0, pages)),
         st.builds(gen, st.one_of(GEN_CMDS, UNKNOWN_CMDS), st.integers(0, 2), oids(v.oid_words),
@@ -42,4 +43,4 @@ def malformed_ops(v: AbiVersion, word_size: int, pages: int) -> st.SearchStrateg
         st.builds(lambda raw, tail: raw + tail, well_formed, st.binary(min_size=1, max_size=16)),  # long
         st.binary(min_size=lay.size, max_size=lay.size),
         st.builds(lambda cmd, rest: cmd.to_bytes(4, "little") + rest, U32, st.binary(max_size=lay.size)),
-    )
+    ), f"malformed_ops({v.name}, {word_size})")
