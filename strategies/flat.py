@@ -42,7 +42,8 @@ def _sampled(s: SampledFromStrategy[Any]) -> Draw | None:
 
 def _one_of(s: OneOfStrategy[Any]) -> Draw | None:
     branches = s.element_strategies
-    if any(type(b).is_currently_empty is not SearchStrategy.is_currently_empty for b in branches):
+    static = getattr(SearchStrategy, "is_currently_empty", None)
+    if static is None or any(getattr(type(b), "is_currently_empty", None) is not static for b in branches):
         return None  # a branch that can become empty (a bundle) needs hypothesis' filtered choice
     draws, last = tuple(compile_draw(b) for b in branches), len(branches) - 1
     if len(draws) == 1:

@@ -144,10 +144,8 @@ class RawMachine(CellMachine):
           data=S.PAGES)
     @logged
     def share(self, a: int, b: int, pick: int, oid: tuple[int, ...], index: int, data: bytes) -> object:
-        """A put through one user's slot of a shared pool, a get through that slot, and one through another
-        user's slot of it: a shared pool's get is never exclusive. The putter's own get comes first, so a
-        page the host never kept is named by the page rules, and a miss through the other slot only by
-        the sharing rules."""
+        """A put through one user's slot of a shared pool, a get through another user's slot of it, and
+        one through the first again: a shared pool's get is never exclusive."""
         state = self.host.model.state
         ca, cb = state.clients.get(a), state.clients.get(b)
         pairs = [] if ca is None or cb is None else [
@@ -157,8 +155,8 @@ class RawMachine(CellMachine):
             return multiple()
         sa, sb = pairs[pick % len(pairs)]
         handle = self._put((a, sa), oid, index, data, 0, Cmd.PUT_PAGE)
-        self.gen(a, Cmd.GET_PAGE, sa, oid, index, 2)
         self.gen(b, Cmd.GET_PAGE, sb, oid, index, 1)
+        self.gen(a, Cmd.GET_PAGE, sa, oid, index, 2)
         return multiple(handle, (b, sb, oid, index))
 
     @rule(handle=handles, whole_object=st.booleans())
