@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, ClassVar
 
 from tmem_conformance.candidates import simulator
 from tmem_conformance.examples import V2_FEATURE_FLAGS
@@ -848,8 +848,12 @@ class _ClientsSeen(Broken):
         self.state.setdefault("destroyed", set()).add(domid)
         super().destroy_domain(domid)
 
+    #: True: the fault answers 0 for a destroyed domain's client; False: for a client that never existed
+    of_destroyed: ClassVar[bool] = False
+
     def answers_zero(self, cli: int) -> bool:
-        raise NotImplementedError
+        destroyed = cli in self.state.get("destroyed", ())
+        return destroyed if self.of_destroyed else not destroyed and cli not in self.state.get("seen", ())
 
     def result(self, domid: int, op: codec.TmemOp, ret: int, memory: bytearray) -> int:
         if domid == 0 and _ctrl(op, Subop.THAW, Subop.FREEZE, Subop.DESTROY) and ret == -1 \
@@ -861,15 +865,11 @@ class _ClientsSeen(Broken):
 class UnknownClientControlSucceeds(_ClientsSeen):
     """THAW, FREEZE and DESTROY of a client that never existed answer 0 instead of -1."""
 
-    def answers_zero(self, cli: int) -> bool:
-        return cli not in self.state.get("seen", ()) and cli not in self.state.get("destroyed", ())
-
 
 class DestroyedClientControlSucceeds(_ClientsSeen):
     """THAW, FREEZE and DESTROY of a destroyed domain's client answer 0 instead of -1 (it is still there)."""
 
-    def answers_zero(self, cli: int) -> bool:
-        return cli in self.state.get("destroyed", ())
+    of_destroyed = True
 
 
 class SetOpsReturnOne(Broken):
