@@ -134,18 +134,38 @@ class StepLog:
     def lines(self) -> list[str]:
         return [e if isinstance(e, str) else e() for e in self.entries]
 
-    def memory_delta(self, host: str, domid: int, memory: bytes) -> dict[str, str]:
-        """The pages of this caller's memory that changed since its last recorded call (base64)."""
-        old = self._seen.get((host, domid), b"")
-        self._seen[(host, domid)] = memory
+    def replay_events(self) -> list[dict[str, object]]:
+        """The events as `replay` and the report read them: a hypercall's op in hex, its pages in base64.
+
+        They are kept raw as the example runs (an op's bytes, a page's bytes): most examples pass, and
+        their events are never read."""
+        out: list[dict[str, object]] = []
+        for e in self.events:
+            if e["event"] == "hypercall":
+                op, pages = e["op"], e["pages"]
+                assert isinstance(op, bytes) and isinstance(pages, dict)
+                e = {**e, "op": op.hex(),
+                     "pages": {str(i): base64.b64encode(page).decode("ascii") for i, page in pages.items()}}
+            out.append(e)
+        return out
+
+    def memory_delta(self, host: str, domid: int, memory: bytes) -> dict[int, bytes]:
+        """The pages of this caller's memory that changed since its last recorded call, by page number."""
+        key = (host, domid)
+        old = self._seen.get(key, b"")
+        self._seen[key] = memory
         if old == memory:
             return {}
         out = {}
         for i in range(0, len(memory), PAGE_SIZE):
             page = memory[i:i + PAGE_SIZE]
             if page != old[i:i + PAGE_SIZE]:
-                out[str(i // PAGE_SIZE)] = base64.b64encode(page).decode("ascii")
+                out[i // PAGE_SIZE] = page
         return out
+
+    def seen(self, host: str, domid: int, memory: bytes) -> None:
+        """Record this caller's memory as a call left it: the next call's delta starts from here."""
+        self._seen[(host, domid)] = memory
 
 
 def describe_bytes(op: bytes, v: AbiVersion, word_size: int) -> str:
@@ -195,13 +215,14 @@ class CheckedHost:
     def hypercall(self, domid: int, word_size: int, op: bytes, memory: bytearray) -> int:
         before = bytes(memory)
         raw = op if type(op) is bytes else bytes(op)  # immutable, so the backend, log and model share it
-        hexop = raw.hex()
+        log = self.log
         event: dict[str, object] = {
-            "event": "hypercall", "host": self.label, "domid": domid, "word_size": word_size, "op": hexop,
-            "memory_size": len(memory), "pages": self.log.memory_delta(self.label, domid, before)}
-        self.log.events.append(event)
-        if isolation.tracing():  # a crash or hang of the backend still shows this op
-            isolation.note(f"call|{self.label}|{self.version.name}|{domid}|{word_size}|{hexop}")
+            "event": "hypercall", "host": self.label, "domid": domid, "word_size": word_size, "op": raw,
+            "memory_size": len(memory), "pages": log.memory_delta(self.label, domid, before)}
+        log.events.append(event)
+        tracing = isolation.tracing()
+        if tracing:  # a crash or hang of the backend still shows this op
+            isolation.note(f"call|{self.label}|{self.version.name}|{domid}|{word_size}|{raw.hex()}")
 
         def what() -> str:
             return f"{self.label} ({self.version.name}): dom{domid}/{word_size}-bit " \
@@ -211,18 +232,18 @@ class CheckedHost:
         except Exception as e:
             self.log.add(f"{what()} -> raised {type(e).__name__}: {e}")
             raise BackendError(f"the backend raised {type(e).__name__}: {e} on {what()}", list(self.log.lines),
-                               traceback.format_exc(), self.log.events) from e
+                               traceback.format_exc(), self.log.replay_events()) from e
         if isinstance(ret, bool) or not isinstance(ret, int):
             self.log.add(f"{what()} -> {ret!r}")
             raise BackendError(f"the backend returned {ret!r} ({type(ret).__name__}), not an int, on {what()}",
                                list(self.log.lines))
         self.calls += 1
         event["ret"] = ret
-        if isolation.tracing():
+        if tracing:
             isolation.note(f"ret|{ret}")
         after = bytes(memory)
-        self.log.memory_delta(self.label, domid, after)
-        self.log.add(lambda: f"{what()} -> {ret}")
+        log.seen(self.label, domid, after)
+        log.entries.append(lambda: f"{what()} -> {ret}")
         try:
             self.model.observe(domid, word_size, raw, before, ret, after)
         except Violation as v:
@@ -231,7 +252,7 @@ class CheckedHost:
             if named is not None:
                 v = Violation(named, v.what, v.expected, f"{v.observed} (at the hypercall: {v.rule})")
             v.steps = list(self.log.lines)
-            v.events = list(self.log.events)
+            v.events = log.replay_events()
             raise v from None
         return ret
 
@@ -291,5 +312,5 @@ def violation(rule: str, what: str, expected: str, observed: str, log: StepLog) 
     """A machine-level violation (not from one hypercall), carrying the steps so far."""
     v = Violation(rule, what, expected, observed)
     v.steps = list(log.lines)
-    v.events = list(log.events)
+    v.events = log.replay_events()
     return v

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import replace
 from functools import lru_cache
 
 from . import codec
@@ -37,6 +36,7 @@ from .abi import (
 )
 from .control import control_outcomes
 from .errors import LayoutError, ModelError, Violation
+from .frozen import evolve
 from .host_state import Client, HostState, Key, Oid, Page, Pool
 from .layouts import layout
 from .outcomes import ANY_NEGATIVE, ANY_POSITIVE, Outcome, Outcomes
@@ -387,11 +387,10 @@ class ReferenceHost:
         room = self.state.pages_at_most() < self.state.capacity
         full = self.state.pages_at_least() >= self.state.capacity
         old = pool.pages.get(key)
-        page = None if stored.page is None else replace(stored.page, sure=True, putter=(client.domid, slot),
-                                                        kept_by=None)
+        page = None if stored.page is None else stored.page.but(sure=True, putter=(client.domid, slot), kept_by=None)
         if page is not None and old is not None:  # what a dup put replaces: showing it names TMEM-PUT-002
-            older = tuple(replace(c, replaced=()) for c in old.candidates()) + old.replaced
-            page = replace(page, replaced=older[:MAX_REPLACED])
+            older = tuple(c.but(replaced=()) for c in old.candidates()) + old.replaced
+            page = page.but(replaced=older[:MAX_REPLACED])
         actors = self.actors(client, pool)
         merged = _put_fates(old, page, stored, {(a.frozen, a.live_migrating) for a in actors}, room, full)
         frozen_now = any(a.frozen for a in actors)
@@ -516,7 +515,7 @@ class ReferenceHost:
                     start = g.cmfn * PAGE_SIZE
                     seen = seen.learn(after[start:start + PAGE_SIZE], True)
                 # The page outlived whatever promised to keep it: a later loss is the page's own rule's.
-                pool.pages[key] = replace(seen, sure=True, seen_by=page.seen_by | {(client.domid, slot)}, kept_by=None,
+                pool.pages[key] = seen.but(sure=True, seen_by=page.seen_by | {(client.domid, slot)}, kept_by=None,
                                          replaced=())
             pool.touched.setdefault(key[0], set()).add(client.domid)
         options: list[Outcome] = []
@@ -610,7 +609,7 @@ def _then(o: Outcome, extra: Callable[[bytes], None]) -> Outcome:
     def effect(after: bytes) -> None:
         extra(after)
         o.effect(after)
-    return replace(o, effect=effect)
+    return evolve(o, effect=effect)
 
 
 #: The rule that keeps a sure page of a pool, by the pool's persist flag.

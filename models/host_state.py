@@ -14,9 +14,10 @@ violation names the rule the backend broke rather than the op that saw it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from .abi import MAX_POOLS_PER_DOMAIN, PAGE_SIZE
+from .frozen import evolve
 from .versions import AbiVersion
 
 Oid = tuple[int, ...]
@@ -41,25 +42,29 @@ class Page:
     alts: tuple[Page, ...] = ()  # other candidates the host may have stored instead of this one
     replaced: tuple[Page, ...] = ()  # what a dup put replaced here: a hit showing it names TMEM-PUT-002
 
+    def but(self, **changes: object) -> Page:
+        """This page with `changes` (a hit or a put makes several per hypercall: models/frozen.py)."""
+        return evolve(self, **changes)
+
     def maybe(self) -> Page:
-        return replace(self, sure=False)
+        return self.but(sure=False)
 
     def keep(self, rule: str) -> Page:
-        return replace(self, kept_by=rule)
+        return self.but(kept_by=rule)
 
     def candidates(self) -> tuple[Page, ...]:
         """Every page the host may hold here (this one first); each has no alternatives of its own."""
         if not self.alts:  # the common case: a page is frozen, so it is its own only candidate
             return (self,)
-        return (replace(self, alts=()),) + self.alts
+        return (self.but(alts=()),) + self.alts
 
     def learn(self, observed: bytes, sure: bool) -> Page:
         """The same page once a hit has shown all its bytes."""
-        return replace(self, data=bytes(observed), known=None, sure=sure, alts=())
+        return self.but(data=bytes(observed), known=None, sure=sure, alts=())
 
     def narrowed(self, keep: list[Page]) -> Page:
         """This page with only the candidates in `keep` (at least one) left."""
-        return replace(keep[0], sure=self.sure, kept_by=self.kept_by, alts=tuple(keep[1:]))
+        return keep[0].but(sure=self.sure, kept_by=self.kept_by, alts=tuple(keep[1:]))
 
 
 def one_of(pages: list[Page]) -> Page:
@@ -81,7 +86,7 @@ def _merge(pages: list[Page]) -> Page:
     for i in range(len(first.data)):
         b = first.data[i]
         known[i] = all((p.known is None or p.known[i]) and p.data[i] == b for p in pages)
-    return replace(first, known=bytes(known), whole=any(p.whole for p in pages), alts=())
+    return first.but(known=bytes(known), whole=any(p.whole for p in pages), alts=())
 
 
 @dataclass(eq=False)

@@ -10,9 +10,10 @@ writes never carry different effects: the host merges them first.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from .errors import Violation
+from .frozen import evolve
 
 Effect = Callable[[bytes], None]
 
@@ -82,7 +83,7 @@ class Outcome:
 
     def as_deviation(self, deviation: str, meaning: str | None = None) -> Outcome:
         """This outcome as a historical release's, accepted only at a level that tolerates `deviation`."""
-        return replace(self, deviation=deviation, meaning=meaning or self.meaning)
+        return evolve(self, deviation=deviation, meaning=meaning or self.meaning)
 
     def describe_ret(self) -> str:
         if self.lo == self.hi:

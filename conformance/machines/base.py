@@ -52,7 +52,7 @@ def logged(fn: F | None = None, *, step: bool = True) -> Any:
                 type(self).first_failure = time.monotonic()  # shrinking starts about now
             if not getattr(v, "steps", None):
                 v.steps = list(self.log.lines)
-                v.events = list(self.log.events)
+                v.events = self.log.replay_events()
             raise
         finally:
             type(self).rule_seconds += time.perf_counter() - start
