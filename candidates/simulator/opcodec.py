@@ -68,6 +68,10 @@ def _compile(fields: list[Field]) -> tuple[struct.Struct, tuple[int, ...]]:
     return struct.Struct(fmt), tuple(f.count for f in fields)
 
 
+#: Most decoded ops an OpCodec keeps (the members are named tuples: sharing one is safe).
+SEEN_OPS = 4096
+
+
 class _MemberCodec:
     """Reads cmd, pool_id and one union member."""
 
@@ -104,9 +108,23 @@ class OpCodec:
                                          _TYPES[m]) for m in MEMBERS}
         self._by_cmd: dict[int, _MemberCodec] = {}
         self.handle = HandleCodec(row, word_size)
+        #: ops decoded lately, by their bytes: a guest and a toolstack send the same few ops again and again
+        self._seen: dict[bytes, tuple[int, int, Creat | Ctrl | Gen] | None] = {}
 
     def decode(self, op: bytes) -> tuple[int, int, Creat | Ctrl | Gen] | None:
         """(cmd, pool_id, member), or None if the buffer is too short (TMEM-HC-001)."""
+        if type(op) is not bytes:
+            return self._decode(op)
+        try:
+            return self._seen[op]
+        except KeyError:
+            pass
+        if len(self._seen) >= SEEN_OPS:
+            self._seen.clear()
+        out = self._seen[op] = self._decode(op)
+        return out
+
+    def _decode(self, op: bytes) -> tuple[int, int, Creat | Ctrl | Gen] | None:
         if len(op) < 4:
             return None
         cmd = _CMD.unpack_from(op)[0]
