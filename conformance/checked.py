@@ -202,6 +202,8 @@ class CheckedHost:
                                f"{type(e).__name__}: {e}", list(log.lines), traceback.format_exc()) from e
         self.calls = 0
         self.context: Mapping[str, str] = {}
+        #: how this host's calls begin in an isolated child's trail (steps_from_trail reads them)
+        self._trail_prefix = f"call|{label}|{v.name}|".encode("utf-8", "replace").replace(b"\n", b" ")
 
     @contextlib.contextmanager
     def promised(self, renames: Mapping[str, str]) -> Iterator[None]:
@@ -222,7 +224,7 @@ class CheckedHost:
         log.events.append(event)
         tracing = isolation.tracing()
         if tracing:  # a crash or hang of the backend still shows this op
-            isolation.note(f"call|{self.label}|{self.version.name}|{domid}|{word_size}|{raw.hex()}")
+            isolation.note_ascii(b"%s%d|%d|%s" % (self._trail_prefix, domid, word_size, raw.hex().encode()))
 
         def what() -> str:
             return f"{self.label} ({self.version.name}): dom{domid}/{word_size}-bit " \
@@ -240,7 +242,7 @@ class CheckedHost:
         self.calls += 1
         event["ret"] = ret
         if tracing:
-            isolation.note(f"ret|{ret}")
+            isolation.note_ascii(b"ret|%d" % ret)
         after = bytes(memory)
         log.seen(self.label, domid, after)
         log.entries.append(lambda: f"{what()} -> {ret}")

@@ -68,6 +68,11 @@ class _Ring:
 
     def append(self, data: bytes) -> None:
         at, n = self.written % self.size, len(data)
+        if n <= self.size - at:  # the common case: the line fits before the buffer's end
+            self.mem[_COUNT.size + at:_COUNT.size + at + n] = data
+            self.written += n
+            _COUNT.pack_into(self.mem, 0, self.written)
+            return
         base = _COUNT.size
         if n >= self.size:
             data, n = data[-(self.size - 1):], self.size - 1
@@ -110,6 +115,12 @@ def note(line: str | None) -> None:
     if _TRAIL is None:
         return
     _TRAIL.append(_END + b"\n" if line is None else line.replace("\n", " ").encode("utf-8", "replace") + b"\n")
+
+
+def note_ascii(line: bytes) -> None:
+    """note() for a line the caller built as ASCII bytes with no newline (a hypercall's, twice per call)."""
+    if _TRAIL is not None:
+        _TRAIL.append(line + b"\n")
 
 
 class ChildException(TmemConformanceError):
