@@ -155,6 +155,7 @@ def certification_rates(candidates: Mapping[str, Factory], case_id: str = RATE_C
 
     cell, _, machine_name = case_id.rpartition("/")
     case = next(c for c in cases_for(cell) if c.machine == machine_name)
+    profiles.no_source_constants()  # a ci run's draws, as certify makes them
     ci = settings(settings.get_profile("ci"))
     if candidates:
         run_state_machine_as_test(case.build(next(iter(candidates.values()))), settings=ci)  # the warm-up
@@ -187,6 +188,7 @@ def cell_seconds(factory: Factory, pattern: str | None = None,
     from .isolation import run_isolated
     from .quick import quick_start
 
+    profiles.no_source_constants()  # a ci run's draws, as certify makes them
     rows: list[dict[str, Any]] = []
     for case in shared_runs(cases_for(pattern, peers=list(peers or {}))):
         def timed(case: Any = case) -> tuple[float, int, int]:  # bound now: it runs in a child at once

@@ -92,7 +92,7 @@ def pytest_configure(config: pytest.Config) -> None:
         signal.signal(signal.SIGTERM, _interrupt)
     run, handed = _options(config)
     if run.profile:
-        settings.load_profile(run.profile)
+        profiles.load(run.profile)
     if run.no_shrink:
         settings.register_profile("tmem-no-shrink", parent=settings(),
                                   phases=[Phase.explicit, Phase.reuse, Phase.generate])

@@ -44,6 +44,32 @@ def quiet_collector() -> None:
     gc.set_threshold(*GC_THRESHOLD)
 
 
+def load(name: str) -> None:
+    """Load a profile; a derandomized one (ci) also draws no constants from the suite's source text."""
+    settings.load_profile(name)
+    if settings().derandomize:
+        no_source_constants()
+
+
+def no_source_constants() -> None:
+    """Hypothesis (6.131 on) draws, now and then, a constant found in the source of any local module
+    loaded so far: for an editable install, the suite's own models and machines. A derandomized run
+    then changes with every edit of a number or a string anywhere in the suite, and with which modules
+    happened to be imported before a case ran (a case after its quick start drew otherwise than on
+    its own). Its draws must come from the strategies alone, so that the same machines make the same
+    run: the pool of local constants is left empty (hypothesis' own constants still come). Uses
+    hypothesis' internals where they exist; a version without them has nothing to turn off."""
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover - a hypothesis without the module has no local constants
+        return
+    constants = getattr(providers, "Constants", None)
+    if constants is None or not callable(getattr(providers, "_get_local_constants", None)):
+        return
+    empty = constants()
+    providers._get_local_constants = lambda: empty  # noqa: SLF001 - no public switch exists
+
+
 def default_profile() -> str:
     """TMEM_CONFORMANCE_PROFILE if set, else ci: the suite's own tests must not flake."""
     return os.environ.get("TMEM_CONFORMANCE_PROFILE", "ci")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from hypothesis import settings
-
 from tmem_conformance import profiles
 
-settings.load_profile(profiles.default_profile())
+profiles.load(profiles.default_profile())
