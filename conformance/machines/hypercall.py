@@ -340,6 +340,23 @@ class HypercallMachine(RawMachine):
 class ControlMachine(RawMachine):
     """The control plane: freeze, auth, shared-pool users coming and going, save and restore, domains."""
 
+    def audit_clients(self) -> None:
+        """Each client takes a setting (SET_COMPRESS to what it already is: 0, TMEM-CTRL-002), and a
+        destroyed domain's client is gone (THAW: -1, TMEM-DESTROY-003): asked at the end of every
+        example, so a wrong answer is seen whichever control rules the draws reached."""
+        model = self.host.model.state
+        for dom, client in sorted(model.clients.items()):
+            self.ctrl(Subop.SET_COMPRESS, dom, arg1=int(client.compress))
+        for dom in sorted(model.destroyed - set(model.clients)):
+            self.ctrl(Subop.THAW, dom)
+
+    def teardown(self) -> None:
+        try:
+            if getattr(self, "host", None) is not None and not self.failed:  # keep the first violation
+                logged(type(self).audit_clients)(self)
+        finally:
+            super().teardown()
+
     @rule(subop=st.sampled_from([Subop.FREEZE, Subop.THAW]), cli=S.TARGETS)
     @logged
     def freeze_thaw(self, subop: int, cli: int) -> None:

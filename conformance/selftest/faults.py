@@ -508,6 +508,21 @@ class GetCopiesHalfPage(Broken):
         return ret
 
 
+class PersistentGetsMiss(Broken):
+    """GET_PAGE from a persistent pool answers a miss (0), copying nothing, as if its pages were
+    ephemeral: a frontswap guest cannot swap its pages back in."""
+
+    def rewrite(self, domid: int, op: codec.TmemOp) -> codec.TmemOp:
+        return codec.with_fields(op, cmd=Cmd.XCHG) if self._persistent_get(domid, op) else op
+
+    def result(self, domid: int, op: codec.TmemOp, ret: int, memory: bytearray) -> int:
+        return 0 if self._persistent_get(domid, op) else ret
+
+    def _persistent_get(self, domid: int, op: codec.TmemOp) -> bool:
+        pool = self.pool(domid, op.pool_id) if op.cmd == Cmd.GET_PAGE else None
+        return pool is not None and pool.persistent
+
+
 class ReadCopiesWholePage(Broken):
     """A READ hit copies the whole stored page to cmfn, ignoring the window."""
 
@@ -577,7 +592,8 @@ class EphemeralPurgeEveryNthCall(Broken):
 
 
 class PersistentPagesEvicted(Broken):
-    """A host full of pages makes room by evicting a persistent page too, instead of refusing the put."""
+    """A host full of pages makes room for a persistent put by evicting another persistent page,
+    instead of refusing the put."""
 
     def result(self, domid: int, op: codec.TmemOp, ret: int, memory: bytearray) -> int:
         if op.cmd not in PUTS or ret != -Errno.ENOMEM:
@@ -1052,10 +1068,12 @@ class NextInvEndIsMinusOne(Broken):
 
 
 class SaveMovesPages(Broken):
-    """SAVE_GET_NEXT_PAGE moves the page into the stream instead of copying it: the source loses it."""
+    """SAVE_GET_NEXT_PAGE of a save that is not live moves the page into the stream instead of copying
+    it (the guest is paused, so the host saves itself the copy): the source loses it."""
 
     def result(self, domid: int, op: codec.TmemOp, ret: int, memory: bytearray) -> int:
-        if _ctrl(op, Subop.SAVE_GET_NEXT_PAGE) and ret > 0:
+        client = self.client(_cli(op)) if _ctrl(op, Subop.SAVE_GET_NEXT_PAGE) else None
+        if client is not None and not client.live_migrating and ret > 0:
             assert isinstance(op.u, codec.Ctrl)
             size = layout(self.v, self.word_size).handle.size
             h = codec.unpack_handle(memory[op.u.buf:op.u.buf + size], self.v, self.word_size)
@@ -1278,6 +1296,8 @@ _FAULTS = (
            ("TMEM-EPH-001",), "ephemeral/persistent semantics"),
     _fault("persistent-pages-evicted", PersistentPagesEvicted, V0 + "/pairing", ("TMEM-PUT-006", "TMEM-GUEST-001"),
            "capacity"),
+    _fault("persistent-gets-miss", PersistentGetsMiss, V0 + "/pairing", ("TMEM-GUEST-001",),
+           "ephemeral/persistent semantics"),
     # --- flushes
     _fault("flush-page-forgets", FlushPageForgets, V0, ("TMEM-FLUSH-001",), "flush semantics"),
     _fault("frozen-flush-returns-1", FrozenFlushReturnsOne, V0, ("TMEM-FLUSH-003",), "flush semantics"),
