@@ -74,7 +74,9 @@ def test_cases_of_one_family_shrink_once_and_say_whose_steps_they_show(tmp_path:
     assert run.returncode == 1, run.stdout + run.stderr
     [cell] = json.loads(report.read_text())["cells"]
     first, second = cell["violations"]
-    assert first["rule"] == second["rule"] == "TMEM-RESTORE-003"
+    # A GET that copies half a page shows first in a restored page's read-back (TMEM-RESTORE-003) or in
+    # the source's after a refused stream (TMEM-MIG-003), as the draws meet it: the same in both runs.
+    assert first["rule"] == second["rule"] and first["rule"] in {"TMEM-RESTORE-003", "TMEM-MIG-003"}
     assert "same_as" not in first and second["same_as"] == first["id"] == "mig:v0:v0:64/migration to ctmem"
     assert second["steps"] == first["steps"] and second["replay"], "the reference keeps its own replayable steps"
     assert "shared" not in cell, "runs on different peers are not one run"
