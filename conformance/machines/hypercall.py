@@ -182,10 +182,15 @@ class RawMachine(CellMachine):
     def audit(self) -> None:
         self.audit_pages()
 
+    #: What the end of every example reads back, in order (each a logged step; the first violation stops them).
+    END_AUDITS: ClassVar[tuple[str, ...]] = ("audit_pages",)
+
     def teardown(self) -> None:
         try:
-            if getattr(self, "host", None) is not None and not self.failed:  # keep the first violation
-                logged(type(self).audit_pages)(self)
+            for name in self.END_AUDITS:
+                if getattr(self, "host", None) is None or self.failed:  # keep the first violation
+                    break
+                logged(getattr(type(self), name))(self)
         finally:
             super().teardown()
 
@@ -350,12 +355,7 @@ class ControlMachine(RawMachine):
         for dom in sorted(model.destroyed - set(model.clients)):
             self.ctrl(Subop.THAW, dom)
 
-    def teardown(self) -> None:
-        try:
-            if getattr(self, "host", None) is not None and not self.failed:  # keep the first violation
-                logged(type(self).audit_clients)(self)
-        finally:
-            super().teardown()
+    END_AUDITS = ("audit_clients", "audit_pages")
 
     @rule(subop=st.sampled_from([Subop.FREEZE, Subop.THAW]), cli=S.TARGETS)
     @logged

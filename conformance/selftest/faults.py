@@ -592,8 +592,7 @@ class EphemeralPurgeEveryNthCall(Broken):
 
 
 class PersistentPagesEvicted(Broken):
-    """A host full of pages makes room for a persistent put by evicting another persistent page,
-    instead of refusing the put."""
+    """A host full of pages makes room by evicting a persistent page too, instead of refusing the put."""
 
     def result(self, domid: int, op: codec.TmemOp, ret: int, memory: bytearray) -> int:
         if op.cmd not in PUTS or ret != -Errno.ENOMEM:
