@@ -181,23 +181,19 @@ def cell_seconds(factory: Factory, pattern: str | None = None,
     runs them (without pytest and xdist around them): a run that stands for several cells
     (cases.shared_runs) is timed once, in its first cell, and names the others in "also"."""
     from hypothesis import settings
-    from hypothesis.stateful import run_state_machine_as_test
 
     from . import profiles
     from .cases import cases_for, shared_runs
     from .isolation import run_isolated
-    from .quick import quick_start
+    from .quick import run_case
 
     profiles.no_source_constants()  # a ci run's draws, as certify makes them
     rows: list[dict[str, Any]] = []
     for case in shared_runs(cases_for(pattern, peers=list(peers or {}))):
         def timed(case: Any = case) -> tuple[float, int, int]:  # bound now: it runs in a child at once
             profiles.quiet_collector()
-            machine = case.build(factory, factory, peers)
             start = time.perf_counter()
-            found = quick_start(case.build(factory, factory, peers))  # as test_cell: its quick start first
-            ci = settings.get_profile("ci")
-            run_state_machine_as_test(machine, settings=settings(ci, database=found.seeding(ci.database)))
+            machine, _ = run_case(lambda: case.build(factory, factory, peers), settings.get_profile("ci"))
             return time.perf_counter() - start, machine.steps, machine.examples
         seconds, steps, examples = run_isolated(timed, timeout=900).unwrap()
         rows.append({"cell": case.cell.id, "machine": case.label, "seconds": seconds, "steps": steps,

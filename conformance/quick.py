@@ -3,13 +3,17 @@
 The quick look runs a couple of short examples of every machine of a cell, unshrunk, before any
 cell's full budget, so that a backend wrong from its first hypercall hears of it in seconds. A
 case's quick start runs some short examples on their own before its full run: a failure there is
-where the full run starts and shrinks from (rundb.QuickStart), ten steps, not forty.
+where the full run starts and shrinks from (rundb.QuickStart), ten steps, not forty. It runs only
+when the case fails: a case first runs its full budget unshrunk (`run_case`), and a backend that
+passes it has paid for nothing else.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from hypothesis import Phase, settings
-from hypothesis.database import ExampleDatabase
+from hypothesis.database import ExampleDatabase, ReadOnlyDatabase
 from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
 from .rundb import QuickStart
@@ -35,3 +39,30 @@ def quick_start(machine: type[RuleBasedStateMachine]) -> QuickStart:
     except Exception:  # noqa: S110 - the full run replays it, and reports it
         pass
     return start
+
+
+def run_case(build: Callable[[], type[RuleBasedStateMachine]],
+             current: settings) -> tuple[type[RuleBasedStateMachine], Exception | None]:
+    """A case's run, as certify makes it: (the machine whose counts are the case's, what it raised or None).
+
+    The full budget runs first without its shrink phase, reading the run's database but writing nothing
+    there: derandomized, it draws what the full run draws, so a backend that passes has run exactly the
+    case's examples and steps. On a failure the case's quick start runs, and then the full run again,
+    as it always ran: it replays the quick start's failure (or the family's counterexample) first and
+    shrinks from there. The failing run up to its first failure is the price a failing case pays.
+    """
+    first = build()
+    unshrunk = settings(current, phases=[p for p in current.phases if p is not Phase.shrink],
+                        database=None if current.database is None else ReadOnlyDatabase(current.database))
+    try:
+        run_state_machine_as_test(first, settings=unshrunk)
+        return first, None
+    except Exception:  # noqa: S110 - the full run below meets it again, and reports it
+        pass
+    start = quick_start(build())
+    machine = build()
+    try:
+        run_state_machine_as_test(machine, settings=settings(current, database=start.seeding(current.database)))
+    except Exception as e:
+        return machine, e
+    return machine, None

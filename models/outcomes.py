@@ -76,7 +76,12 @@ class Outcome:
     @classmethod
     def ret(cls, value: int, rule: str, meaning: str, effect: Effect = _noop,
             writes: Sequence[Write] = (), regions: Sequence[Region] = ()) -> Outcome:
-        return cls(value, value, rule, meaning, tuple(writes), tuple(regions), effect)
+        # The instance's fields set at once: a frozen dataclass' __init__ sets each through
+        # object.__setattr__, and the model makes an outcome or more per hypercall (see frozen.py).
+        new = object.__new__(cls)
+        new.__dict__.update(lo=value, hi=value, rule=rule, meaning=meaning, writes=tuple(writes),
+                            regions=tuple(regions), effect=effect, deviation="")
+        return new
 
     def admits(self, ret: int) -> bool:
         return self.lo <= ret <= self.hi

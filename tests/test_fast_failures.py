@@ -172,3 +172,71 @@ def test_a_case_shrinks_from_its_quick_start(tmp_path: Path) -> None:
     assert run.returncode == 1, run.stdout + run.stderr
     [v] = json.loads(report.read_text())["cells"][0]["violations"]
     assert v["rule"] == "TMEM-GET-003" and 2 <= v["machine_steps"] <= QUICK_STEPS + 1, v["machine_steps"]
+
+
+def _counting_machine(limit: int) -> type:
+    """A machine whose step fails for a value of `limit` or more (never, for limit 10)."""
+    from hypothesis import strategies as st
+    from hypothesis.stateful import RuleBasedStateMachine, rule
+
+    class Counting(RuleBasedStateMachine):
+        steps = 0
+
+        @rule(x=st.integers(0, 9))
+        def step(self, x: int) -> None:
+            type(self).steps += 1
+            assert x < limit, f"{x} >= {limit}"
+    return Counting
+
+
+def _recorded_runs(monkeypatch: object) -> tuple[list[tuple[bool, object]], list[object]]:
+    """Each run run_case makes: (with a shrink phase, its database), and each quick start it takes."""
+    from hypothesis import Phase
+
+    from tmem_conformance import quick
+    runs: list[tuple[bool, object]] = []
+    starts: list[object] = []
+    real_run, real_start = quick.run_state_machine_as_test, quick.quick_start
+
+    def run(machine: type, settings: object) -> None:
+        runs.append((Phase.shrink in settings.phases, settings.database))  # type: ignore[attr-defined]
+        real_run(machine, settings=settings)
+
+    def start(machine: type) -> QuickStart:
+        starts.append(machine)
+        return real_start(machine)
+    monkeypatch.setattr(quick, "run_state_machine_as_test", run)  # type: ignore[attr-defined]
+    monkeypatch.setattr(quick, "quick_start", start)  # type: ignore[attr-defined]
+    return runs, starts
+
+
+def test_a_passing_case_runs_its_budget_once_and_takes_no_quick_start(monkeypatch: object, tmp_path: Path) -> None:
+    from hypothesis import settings
+    from hypothesis.database import ReadOnlyDatabase
+
+    from tmem_conformance.quick import run_case
+    runs, starts = _recorded_runs(monkeypatch)
+    family = RunDatabase(str(tmp_path)).examples("fam")
+    built: list[type] = []
+    machine, failure = run_case(lambda: built.append(_counting_machine(10)) or built[-1],
+                                settings(settings(max_examples=5, stateful_step_count=4, derandomize=True),
+                                         database=family))
+    assert failure is None and starts == [] and built == [machine] and machine.steps > 0
+    [(shrinks, database)] = runs
+    assert not shrinks and isinstance(database, ReadOnlyDatabase), "unshrunk, and it writes nothing there"
+
+
+def test_a_failing_case_takes_its_quick_start_then_runs_again_and_shrinks(monkeypatch: object, tmp_path: Path) -> None:
+    from hypothesis import settings
+    from hypothesis.database import ReadOnlyDatabase
+
+    from tmem_conformance.quick import run_case
+    runs, starts = _recorded_runs(monkeypatch)
+    family = RunDatabase(str(tmp_path)).examples("fam")
+    machine, failure = run_case(lambda: _counting_machine(5),
+                                settings(settings(max_examples=50, stateful_step_count=20, derandomize=True),
+                                         database=family))
+    assert isinstance(failure, AssertionError) and "5 >= 5" in str(failure), failure  # shrunk to the least value
+    assert len(starts) == 1 and machine not in starts
+    (probe, read), (quick, _), (full, seeded) = runs  # the budget unshrunk, the quick start, the full run
+    assert not probe and isinstance(read, ReadOnlyDatabase) and not quick and full and seeded is not read

@@ -242,3 +242,18 @@ def test_allowed_sets_never_empty_along_any_walk(steps: list[tuple[int, ...]], c
         for w in o.writes:
             after[w.offset:w.end] = w.data
         d.do(dom, op, o.lo if o.lo == o.hi else 0 if o.admits(0) else o.lo, bytes(after))
+
+
+def test_an_outcome_built_by_ret_is_the_dataclass_built_by_its_init() -> None:
+    # Outcome.ret fills the instance's fields at once: every field is there, equal to __init__'s.
+    import dataclasses
+
+    from tmem_conformance.models.outcomes import Outcome, Region, Write
+    writes, regions = [Write(4096, b"\x01\x02")], [Region(0, 16)]
+    fast = Outcome.ret(-3, "TMEM-GET-001", "a miss", writes=writes, regions=regions)
+    slow = Outcome(-3, -3, "TMEM-GET-001", "a miss", tuple(writes), tuple(regions))
+    assert set(vars(fast)) == {f.name for f in dataclasses.fields(Outcome)}
+    assert fast == slow and vars(fast) == vars(slow) and hash(fast) == hash(slow)
+    assert fast != Outcome.ret(-2, "TMEM-GET-001", "a miss", writes=writes, regions=regions)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.lo = 0  # type: ignore[misc]

@@ -22,7 +22,7 @@ from tmem_conformance.machines.base import CellMachine, deviation_records
 from tmem_conformance.models.history import Level
 from tmem_conformance.outofprocess import out_of_process
 from tmem_conformance.profiles import quiet_collector
-from tmem_conformance.quick import quick_settings, quick_start
+from tmem_conformance.quick import quick_settings, run_case
 from tmem_conformance.registry import LoadedBackend
 from tmem_conformance.rundb import RunDatabase
 
@@ -65,7 +65,6 @@ def test_cell(tmem_case: Case, tmem_backend: LoadedBackend, tmem_dest_backend: L
     def build() -> type[CellMachine]:
         return tmem_case.build(tmem_backend.factory, tmem_dest_backend.factory,
                                {name: peer.factory for name, peer in tmem_peers.items()}, tmem_level.tolerated)
-    machine = build()
     # Its family's counterexamples first (rundb.py); derandomized generation is unchanged by them.
     current = settings(settings(), database=tmem_rundb.examples(tmem_case.family, settings().database))
     budget = tmem_shrink_seconds * tmem_case.shrink_weight  # a slow-shrinking machine gets more (cases.py)
@@ -74,10 +73,8 @@ def test_cell(tmem_case: Case, tmem_backend: LoadedBackend, tmem_dest_backend: L
         quiet_collector()
         # Hypothesis stops shrinking after this long and reports the smallest counterexample so far.
         engine.MAX_SHRINKING_SECONDS = budget
-        start = quick_start(build())
-        try:
-            run_state_machine_as_test(machine, settings=settings(current, database=start.seeding(current.database)))
-        except Exception as e:  # sent back with the counts; re-raised in the parent
+        machine, e = run_case(build, current)
+        if e is not None:  # sent back with the counts; re-raised in the parent
             v = find_violation(e)
             if v is not None:  # shrunk as far as it goes only if shrinking ran and ended before the budget
                 began = machine.first_failure
