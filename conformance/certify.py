@@ -102,7 +102,7 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
     """pytest's own options and its other plugins' (xdist, hypothesis): the run's are in RunOptions."""
     from .plugin import SUITE_DIR
     out = [SUITE_DIR, "-c", os.devnull, "--rootdir", SUITE_DIR, "-p", "no:cacheprovider", "-q", "--tb=no",
-           "--no-header", "-rN", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+           "--no-header", "-rN", "--assert=plain", "-p", "no:unraisableexception"]
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         out += ["-p", "tmem_conformance.plugin", "-p", "xdist.plugin"]
     if getattr(args, "exitfirst", False):
