@@ -385,7 +385,8 @@ class ReferenceHost:
                      stored: Stored) -> Outcomes:
         """Allowed results of a put of `stored` (its page None: a bad source, -EFAULT) to `key`."""
         room = self.state.pages_at_most() < self.state.capacity
-        full = self.state.pages_at_least() >= self.state.capacity
+        # The sure pages are some of the pages: with room for one more, the host is not full either.
+        full = not room and self.state.pages_at_least() >= self.state.capacity
         old = pool.pages.get(key)
         page = None if stored.page is None else stored.page.but(sure=True, putter=(client.domid, slot), kept_by=None)
         if page is not None and old is not None:  # what a dup put replaces: showing it names TMEM-PUT-002
@@ -460,7 +461,7 @@ class ReferenceHost:
             return Outcomes(what, "TMEM-GET-001", [Outcome.ret(neg(Errno.EEMPTY), "TMEM-GET-001",
                                                               "the pool holds no pages")], by_ret)
         options: list[Outcome] = []
-        if pool.sure_pages() == 0:
+        if not any(p.sure for p in pool.pages.values()):  # no sure page (sure_pages() == 0), said sooner
             options.append(Outcome.ret(neg(Errno.EEMPTY), "TMEM-EPH-001", "every page of the pool dropped",
                                        lambda _m: pool.pages.clear()))
         if page is None or not page.sure:
