@@ -346,14 +346,21 @@ class ControlMachine(RawMachine):
     """The control plane: freeze, auth, shared-pool users coming and going, save and restore, domains."""
 
     def audit_clients(self) -> None:
-        """Each client takes a setting (SET_COMPRESS to what it already is: 0, TMEM-CTRL-002), and a
-        destroyed domain's client is gone (THAW: -1, TMEM-DESTROY-003): asked at the end of every
-        example, so a wrong answer is seen whichever control rules the draws reached."""
+        """Each client takes a setting (SET_COMPRESS to what it already is: 0, TMEM-CTRL-002) and counts
+        the pages of a pool (SAVE_GET_POOL_NPAGES, TMEM-SAVE-005), a destroyed domain's client
+        is gone (THAW: -1, TMEM-DESTROY-003), and a FLUSH naming one client is refused (-1,
+        TMEM-CTRL-003): asked at the end of every example, so a wrong answer is seen whichever control
+        rules the draws reached."""
         model = self.host.model.state
         for dom, client in sorted(model.clients.items()):
             self.ctrl(Subop.SET_COMPRESS, dom, arg1=int(client.compress))
+            # A pool the model saw lose no page: a count off there is the count's, not a kept removal's.
+            counted = next((slot for slot in client.used_slots() if not client.slots[slot].gone), None)
+            if counted is not None:
+                self.ctrl(Subop.SAVE_GET_POOL_NPAGES, dom, pool_id=counted)
         for dom in sorted(model.destroyed - set(model.clients)):
             self.ctrl(Subop.THAW, dom)
+        self.ctrl(Subop.FLUSH, min(model.clients, default=GUESTS[0]))
 
     END_AUDITS = ("audit_clients", "audit_pages")
 
