@@ -169,7 +169,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         cases = sorted(shared_runs(_state(metafunc.config).cases), key=lambda c: -c.weight)
         metafunc.parametrize("tmem_case", cases, ids=[c.id for c in cases])
     if "tmem_quick_cell" in metafunc.fixturenames:
-        every = _state(metafunc.config).cases
+        # A run that stands for several cells is looked at once too, in its first cell ("also": the others).
+        every = shared_runs(_state(metafunc.config).cases)
         groups = [[k for k in every if k.cell.id == c] for c in dict.fromkeys(k.cell.id for k in every)]
         metafunc.parametrize("tmem_quick_cell", groups, ids=[g[0].cell.id for g in groups])
 
@@ -286,8 +287,9 @@ class _Recorder:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props: dict[str, Any] = dict(report.user_properties)
         if "tmem-quick" in props and "tmem-violation" in props and report.when == "call":
-            where = json.loads(props["tmem-quick"])
-            self.state.quick[(where["cell"], where["machine"])] = json.loads(props["tmem-violation"])
+            where, found = json.loads(props["tmem-quick"]), json.loads(props["tmem-violation"])
+            for cell in [where["cell"], *where.get("also", ())]:
+                self.state.quick[(cell, where["machine"])] = found
             return
         if "tmem" not in props or report.when != "call":
             return

@@ -101,6 +101,23 @@ def test_the_quick_look_says_a_failure_before_the_cells_full_budget(tmp_path: Pa
     assert plain.returncode == 0 and "quick look" not in plain.stdout
 
 
+def test_the_quick_look_looks_at_a_shared_run_once_and_tells_each_of_its_cells(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from tmem_conformance.plugin import _Recorder
+    run = certify("--backend", HALF_PAGE, "--cells", "pair:v0:64:v1,pair:v1:64:v1", "-n", "0", "--peers", "none",
+                  "--report", str(tmp_path / "r.json"))
+    assert run.returncode == 1, run.stdout + run.stderr
+    looked = [line.split(" (")[0] for line in run.stdout.splitlines() if "hypercall, quick look): rule" in line]
+    assert looked == ["pair:v0:64:v1"], run.stdout  # the other cell's hypercall machine is the same run
+    state = SimpleNamespace(quick={})
+    found = {"rule": "TMEM-GET-003", "message": "x"}
+    _Recorder(state).pytest_runtest_logreport(SimpleNamespace(when="call", user_properties=[  # type: ignore[arg-type]
+        ("tmem-quick", json.dumps({"cell": "pair:v0:64:v1", "machine": "hypercall", "also": ["pair:v1:64:v1"]})),
+        ("tmem-violation", json.dumps(found))]))
+    assert state.quick == {("pair:v0:64:v1", "hypercall"): found, ("pair:v1:64:v1", "hypercall"): found}
+
+
 def test_what_the_quick_look_found_is_never_lost() -> None:
     found = {"rule": "TMEM-GET-003", "message": "rule TMEM-GET-003 violated: x", "steps": ["s"]}
     results = [CaseResult("pair:v1:64:v1", "hypercall", "pass", 1.0, 40, 900),

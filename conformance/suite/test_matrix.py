@@ -36,26 +36,27 @@ def test_quick_look(tmem_quick_cell: list[Case], tmem_backend: LoadedBackend, tm
                     request: pytest.FixtureRequest) -> None:
     quick = quick_settings()
 
-    def run() -> tuple[str, BaseException] | None:
+    def run() -> tuple[int, BaseException] | None:
         quiet_collector()
-        for case in tmem_quick_cell:
+        for i, case in enumerate(tmem_quick_cell):
             machine = case.build(tmem_backend.factory, tmem_dest_backend.factory,
                                  {name: peer.factory for name, peer in tmem_peers.items()}, tmem_level.tolerated)
             try:
                 run_state_machine_as_test(machine, settings=quick)
             except Exception as e:
-                return case.label, e
+                return i, e
         return None
 
     result = run_isolated(run, timeout=tmem_time_limit)
     if result.kind != "ok" or result.value is None:  # a crash or hang is the full case's to report
         return
-    label, failure = result.value
+    i, failure = result.value
     v = find_violation(failure)
     if v is not None:
         v.fully_shrunk = False
-        request.node.user_properties.append(("tmem-quick", json.dumps({"cell": tmem_quick_cell[0].cell.id,
-                                                                        "machine": label})))
+        case = tmem_quick_cell[i]  # a shared run's violation is each of its cells' (cases.shared_runs)
+        request.node.user_properties.append(("tmem-quick", json.dumps({
+            "cell": case.cell.id, "machine": case.label, **({"also": list(case.also)} if case.also else {})})))
         raise v
 
 
