@@ -192,8 +192,7 @@ def _pool_value(rule: str, value: Callable[[ControlledHost, Pool], int], meaning
         options = [Outcome.ret(value(host, pool), rule, meaning)]
         if rule == "TMEM-SAVE-005":
             # An uncertain page may or may not still be counted.
-            maybe = len(pool.pages) - pool.sure_pages()
-            options = [Outcome(pool.sure_pages(), pool.sure_pages() + maybe, rule, meaning)]
+            options = [Outcome(pool.sure_pages(), len(pool.pages), rule, meaning)]
         if rule == "TMEM-SAVE-004" and "pool-flags-without-version" in host.state.tolerated:
             bare = value(host, pool) & ~(0xFF << 24)
             if bare != options[0].lo:

@@ -461,7 +461,7 @@ class ReferenceHost:
             return Outcomes(what, "TMEM-GET-001", [Outcome.ret(neg(Errno.EEMPTY), "TMEM-GET-001",
                                                               "the pool holds no pages")], by_ret)
         options: list[Outcome] = []
-        if not any(p.sure for p in pool.pages.values()):  # no sure page (sure_pages() == 0), said sooner
+        if not pool.holds_sure_page():
             options.append(Outcome.ret(neg(Errno.EEMPTY), "TMEM-EPH-001", "every page of the pool dropped",
                                        lambda _m: pool.pages.clear()))
         if page is None or not page.sure:

@@ -111,6 +111,10 @@ class Pool:
     def sure_pages(self) -> int:
         return sum(1 for p in self.pages.values() if p.sure)
 
+    def holds_sure_page(self) -> bool:
+        """sure_pages() > 0, told at the first sure page."""
+        return any(p.sure for p in self.pages.values())
+
     def keys_of(self, oid: Oid) -> list[Key]:
         return [k for k in self.pages if k[0] == oid]
 

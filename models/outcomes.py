@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from .errors import Violation
-from .frozen import evolve
+from .frozen import construct, evolve
 
 Effect = Callable[[bytes], None]
 
@@ -76,12 +76,8 @@ class Outcome:
     @classmethod
     def ret(cls, value: int, rule: str, meaning: str, effect: Effect = _noop,
             writes: Sequence[Write] = (), regions: Sequence[Region] = ()) -> Outcome:
-        # The instance's fields set at once: a frozen dataclass' __init__ sets each through
-        # object.__setattr__, and the model makes an outcome or more per hypercall (see frozen.py).
-        new = object.__new__(cls)
-        new.__dict__.update(lo=value, hi=value, rule=rule, meaning=meaning, writes=tuple(writes),
-                            regions=tuple(regions), effect=effect, deviation="")
-        return new
+        return construct(cls, lo=value, hi=value, rule=rule, meaning=meaning, writes=tuple(writes),
+                         regions=tuple(regions), effect=effect, deviation="")  # an outcome or more per hypercall
 
     def admits(self, ret: int) -> bool:
         return self.lo <= ret <= self.hi
