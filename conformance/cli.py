@@ -78,7 +78,7 @@ def _bench(args: argparse.Namespace) -> int:
     writable(args.plot, "--plot")
     doc: dict[str, Any] = {"ops": bench.run(factories, pages=args.pages, rounds=args.rounds)}
     if not args.no_rates:
-        doc["rates"] = bench.certification_rates(factories)
+        doc["rates"] = bench.certification_rates(factories, rounds=args.rounds)
     if args.cells != "none":
         first = next(iter(factories))
         doc["cells_backend"] = first
@@ -130,7 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("bench", help="put/get/flush cost per candidate, as multiples of a 4 KiB memcpy")
     sp.add_argument("--backend", action="append", metavar="SPEC", help="a backend to measure (repeatable)")
     sp.add_argument("--pages", type=int, default=256)
-    sp.add_argument("--rounds", type=int, default=5)
+    sp.add_argument("--rounds", type=int, default=5,
+                    help="rounds of each measurement: ops, and runs of the steps-per-second case (default 5)")
     sp.add_argument("--no-rates", action="store_true", help="skip the certification steps-per-second table")
     sp.add_argument("--cells", default="all", metavar="PATTERN|all|none",
                     help="time the certification of these cells with the first backend, case after case (with "

@@ -39,6 +39,8 @@ def test_json_and_plot_hold_every_measurement(tmp_path: Path) -> None:
         assert 0 < r["rule_seconds"] < r["seconds"]  # measured inside the rules: part of the run, never all
         assert abs(r["engine_share"] - (1 - r["rule_seconds"] / r["seconds"])) < 1e-9
         assert r["rules_steps_per_second"] > r["steps_per_second"]
+        assert r["runs"] == [r["seconds"]]  # --rounds 1: one run
+    assert {r["candidate"]: r.get("target") for r in doc["rates"]} == {"simulator": None, "ctmem": 3000}
     assert doc["cells_backend"] == "simulator"
     # As certify runs them: migrations to and from the other built-in candidates too.
     assert [(c["cell"], c["machine"]) for c in doc["cells"]] == [
@@ -70,3 +72,16 @@ def test_a_ratio_is_the_median_of_rounds_each_paired_with_its_own_memcpy() -> No
         assert baseline["ns"] == min(m for _, m in r["rounds"])  # one candidate: its rounds' memcpys are all there were
     pair = next(r for r in rows if r["op"] == "PUT+GET pair")
     assert pair["holds"] == (pair["memcpys"] <= b.PAIR_TARGETS["ctmem"])
+
+
+def test_a_rate_is_the_fastest_of_its_rounds_and_says_whether_it_meets_its_target() -> None:
+    from tmem_conformance import bench as b
+    from tmem_conformance.registry import load
+
+    (row,) = b.certification_rates({"ctmem": load("ctmem").factory}, rounds=2)
+    assert len(row["runs"]) == 2 and row["seconds"] == min(row["runs"])
+    assert abs(row["steps_per_second"] - row["steps"] / row["seconds"]) < 1e-6
+    assert row["target"] == b.RATE_TARGETS["ctmem"] and row["holds"] is (row["steps_per_second"] >= row["target"])
+    text = b.render_rates([row])
+    assert "the fastest of 2 runs" in text and f"{row['steps_per_second']:.0f}" in text
+    assert ("holds" if row["holds"] else "MISSED") in text

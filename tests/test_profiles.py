@@ -52,3 +52,57 @@ def test_without_it_hypothesis_draws_the_sources_constants(tmp_path: Path) -> No
     if drawn == 0:
         pytest.skip("this hypothesis draws no constants from local modules: the ci profile has nothing to turn off")
     assert drawn > 0
+
+
+def test_the_initialize_rules_strategies_are_built_once_and_nothing_else_is_touched() -> None:
+    import hypothesis.stateful
+    import hypothesis.strategies as st
+
+    import tmem_conformance.machines  # noqa: F401 - importing the machines installs it
+    from tmem_conformance.profiles import _InitializeStrategies
+
+    seen = hypothesis.stateful.st
+    assert isinstance(seen, _InitializeStrategies)
+    arguments = {"x": st.integers(0, 3)}
+    rule = object()
+    first = seen.one_of([seen.tuples(seen.just(rule), seen.fixed_dictionaries(arguments))])
+    again = seen.one_of([seen.tuples(seen.just(rule), seen.fixed_dictionaries(arguments))])
+    assert first is again  # validated once, drawn ever after
+    assert seen.fixed_dictionaries(dict(arguments)) is not seen.fixed_dictionaries(arguments)  # by identity
+    assert seen.just(object()) is not seen.just(object())
+    assert seen.fixed_dictionaries(arguments, optional={}) is not seen.fixed_dictionaries(arguments, optional={})
+    assert seen.sampled_from is st.sampled_from and seen.data is st.data  # hypothesis' own
+
+
+def test_a_machine_draws_the_same_with_its_initialize_strategies_built_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The other guard: the same case under hypothesis' own strategies (new ones every example) runs
+    exactly the same steps, with the same arguments."""
+    import hashlib
+
+    import hypothesis.stateful
+    import hypothesis.strategies
+    from hypothesis import settings
+    from hypothesis.stateful import run_state_machine_as_test
+
+    from tmem_conformance.cases import cases_for
+    from tmem_conformance.checked import StepLog
+    from tmem_conformance.registry import load
+
+    case = next(c for c in cases_for("pair:v1:64:v1") if c.machine == "hypercall")
+    assert len(case.build(load("simulator").factory).setup_state().initializers) == 2  # the path it changes
+    rule = StepLog.rule
+
+    def steps() -> str:
+        digest = hashlib.sha256()
+
+        def logged(log: StepLog, name: str, kwargs: dict[str, object]) -> None:
+            digest.update(repr((name, sorted(kwargs.items()))).encode())
+            rule(log, name, kwargs)
+        with monkeypatch.context() as m:
+            m.setattr(StepLog, "rule", logged)
+            run_state_machine_as_test(case.build(load("simulator").factory),
+                                      settings=settings(settings.get_profile("ci"), max_examples=12))
+        return digest.hexdigest()
+    built_once = steps()
+    monkeypatch.setattr(hypothesis.stateful, "st", hypothesis.strategies)
+    assert steps() == built_once

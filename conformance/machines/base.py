@@ -10,7 +10,7 @@ from typing import Any, ClassVar, TypeVar
 
 from hypothesis.stateful import RuleBasedStateMachine
 
-from .. import isolation
+from .. import isolation, profiles
 from ..backend import BackendFactory
 from ..checked import BackendError, StepLog
 from ..models.errors import Violation
@@ -18,6 +18,8 @@ from ..models.history import DEVIATIONS
 from ..models.matrix import Cell
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+profiles.reuse_initialize_strategies()  # every example draws the machine's initialize rules
 
 
 def logged(fn: F | None = None, *, step: bool = True) -> Any:
@@ -106,7 +108,9 @@ class CellMachine(RuleBasedStateMachine):
         # A qualname inspect finds no source for (the class is made here, not written): hypothesis then
         # derives the derandomized seed and the database key from the name alone, as it did when each
         # machine was a class made in a function, so editing a machine does not change every example.
-        attrs: dict[str, Any] = {"__module__": cls.__module__, "cell": cell,
+        # Its module is the machines' package, whose few lines inspect parses in looking for it, where
+        # the machine's own module cost 4-15 ms of every run (hypothesis digests the class each time).
+        attrs: dict[str, Any] = {"__module__": __package__, "cell": cell,
                                  "__qualname__": f"CellMachine.configured.<locals>.{cls.__name__}",
                                  "factory": staticmethod(factory),
                                  "dest_factory": None if dest_factory is None else staticmethod(dest_factory)}
