@@ -166,7 +166,8 @@ def certification_rates(candidates: Mapping[str, Factory], case_id: str = RATE_C
     profiles.no_source_constants()  # a ci run's draws, as certify makes them
     ci = settings(settings.get_profile("ci"))
     if candidates:
-        run_state_machine_as_test(case.build(next(iter(candidates.values()))), settings=ci)  # the warm-up
+        run_state_machine_as_test(case.build(next(iter(candidates.values()))),  # type: ignore[arg-type]
+                                  settings=ci)  # the warm-up
 
     def timed(name: str, factory: Factory) -> dict[str, Any]:
         profiles.quiet_collector()

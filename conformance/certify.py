@@ -315,8 +315,8 @@ def print_summary(doc: dict[str, Any], console: Console, quiet: bool = False) ->
     console.print(table)
     shared = [(c["id"], m) for c in doc["cells"] for m in c.get("shared", {})]
     if shared:
-        machines = ", ".join(sorted({m for _, m in shared}))
-        console.print(f"{machines}: {len(shared)} cases were the same run as another cell's (the machine reads "
+        shared_machines = ", ".join(sorted({m for _, m in shared}))
+        console.print(f"{shared_machines}: {len(shared)} cases were the same run as another cell's (the machine reads "
                       f"only the host's version and word size; the report's `shared`)", markup=False)
     if quiet:
         return

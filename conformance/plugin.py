@@ -244,8 +244,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     b = find_exception(exc, BackendError) or died
     detail = {"message": str(b or exc), "steps": list(getattr(b, "steps", [])),
               "traceback": getattr(b, "traceback", "") or "".join(traceback.format_exception(exc))}
-    if getattr(b, "events", None):  # a shrunk crash, or a backend that raised: replayable like a violation
-        detail["replay"] = list(b.events)
+    events = getattr(b, "events", None)
+    if events:  # a shrunk crash, or a backend that raised: replayable like a violation
+        detail["replay"] = list(events)
     report.user_properties.append(("tmem-error", json.dumps(detail)))
 
 

@@ -11,6 +11,7 @@ passes it has paid for nothing else.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from hypothesis import Phase, settings
 from hypothesis.database import ExampleDatabase, ReadOnlyDatabase
@@ -41,8 +42,10 @@ def quick_start(machine: type[RuleBasedStateMachine]) -> QuickStart:
     return start
 
 
-def run_case(build: Callable[[], type[RuleBasedStateMachine]],
-             current: settings) -> tuple[type[RuleBasedStateMachine], Exception | None]:
+M = TypeVar("M", bound=RuleBasedStateMachine)
+
+
+def run_case(build: Callable[[], type[M]], current: settings) -> tuple[type[M], Exception | None]:
     """A case's run, as certify makes it: (the machine whose counts are the case's, what it raised or None).
 
     The full budget runs first without its shrink phase, reading the run's database but writing nothing

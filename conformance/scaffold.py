@@ -65,7 +65,7 @@ SECTIONS = (
 DISPATCH_RULES = sorted(r.id for r in RULES.values() if r.area in ("HC", "LAYOUT"))
 DOMAIN_RULES = ["TMEM-DESTROY-003", "TMEM-HC-007"]
 
-FILES = {
+FILES: dict[str, dict[str, str | None]] = {
     "python": {"pyproject.toml": "pyproject.toml.j2", "tox.ini": "tox.ini.j2", "README.md": "README.md.j2",
                "src/{module}/__init__.py": "init.py.j2", "src/{module}/host.py": "host.py.j2"},
     "c": {"{name}.c": "backend.c.j2", "Makefile": "Makefile.j2", "README.md": "README.md.j2",

@@ -30,7 +30,7 @@ def malformed_ops(v: AbiVersion, word_size: int, pages: int) -> st.SearchStrateg
 
     well_formed = st.builds(gen, st.one_of(GEN_CMDS, UNKNOWN_CMDS), st.integers(-1, 3), oids(v.oid_words),
                             st.integers(0, 3), st.one_of(st.integers(0, pages + 1), word))
-    retired = ()
+    retired: tuple[st.SearchStrategy[bytes], ...] = ()
     if v.retired_commands:  # numbers the revision retired, on pools that exist, with frames that do (TMEM-ABI-001)
         retired = (st.builds(gen, st.sampled_from(sorted(v.retired_commands)), st.integers(0, 2), oids(v.oid_words),
                              st.integers(0, 3), st.integers(0, pages - 1)),)

@@ -355,7 +355,8 @@ class ControlMachine(RawMachine):
         for dom, client in sorted(model.clients.items()):
             self.ctrl(Subop.SET_COMPRESS, dom, arg1=int(client.compress))
             # A pool the model saw lose no page: a count off there is the count's, not a kept removal's.
-            counted = next((slot for slot in client.used_slots() if not client.slots[slot].gone), None)
+            counted = next((slot for slot, pool in enumerate(client.slots) if pool is not None and not pool.gone),
+                           None)
             if counted is not None:
                 self.ctrl(Subop.SAVE_GET_POOL_NPAGES, dom, pool_id=counted)
         for dom in sorted(model.destroyed - set(model.clients)):

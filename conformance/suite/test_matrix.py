@@ -73,7 +73,7 @@ def test_cell(tmem_case: Case, tmem_backend: LoadedBackend, tmem_dest_backend: L
     def run() -> tuple[int, int, list[dict[str, str]], BaseException | None]:
         quiet_collector()
         # Hypothesis stops shrinking after this long and reports the smallest counterexample so far.
-        engine.MAX_SHRINKING_SECONDS = budget
+        engine.MAX_SHRINKING_SECONDS = budget  # type: ignore[assignment]  # compared with seconds
         machine, e = run_case(build, current)
         if e is not None:  # sent back with the counts; re-raised in the parent
             v = find_violation(e)
@@ -126,7 +126,7 @@ def shrink_crash(case: Case, backend: LoadedBackend, dest: LoadedBackend, peers:
                          {name: out_of_process(peer.factory) for name, peer in peers.items()})
 
     def run() -> tuple[str, list[str], list[dict[str, object]]] | None:
-        engine.MAX_SHRINKING_SECONDS = budget
+        engine.MAX_SHRINKING_SECONDS = budget  # type: ignore[assignment]  # compared with seconds
         try:
             run_state_machine_as_test(machine, settings=current)
         except Exception as e:
