@@ -62,6 +62,17 @@ def _header(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _at_least_one(text: str) -> int:
+    """An argparse type: a whole number of 1 or more (pages, rounds)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"takes 1 or more, not {value}")
+    return value
+
+
 def _bench(args: argparse.Namespace) -> int:
     from . import bench
     from .cases import default_peers
@@ -129,8 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=_header)
     sp = sub.add_parser("bench", help="put/get/flush cost per candidate, as multiples of a 4 KiB memcpy")
     sp.add_argument("--backend", action="append", metavar="SPEC", help="a backend to measure (repeatable)")
-    sp.add_argument("--pages", type=int, default=256)
-    sp.add_argument("--rounds", type=int, default=5,
+    sp.add_argument("--pages", type=_at_least_one, default=256, help="pages each op round moves (default 256)")
+    sp.add_argument("--rounds", type=_at_least_one, default=5,
                     help="rounds of each measurement: ops, and runs of the steps-per-second case (default 5)")
     sp.add_argument("--no-rates", action="store_true", help="skip the certification steps-per-second table")
     sp.add_argument("--cells", default="all", metavar="PATTERN|all|none",

@@ -85,3 +85,11 @@ def test_a_rate_is_the_fastest_of_its_rounds_and_says_whether_it_meets_its_targe
     text = b.render_rates([row])
     assert "the fastest of 2 runs" in text and f"{row['steps_per_second']:.0f}" in text
     assert ("holds" if row["holds"] else "MISSED") in text
+
+
+def test_rounds_and_pages_below_one_are_refused_naming_the_value() -> None:
+    for args, said in ((("--rounds", "0"), "argument --rounds: takes 1 or more, not 0"),
+                       (("--pages", "-3"), "argument --pages: takes 1 or more, not -3"),
+                       (("--rounds", "two"), "argument --rounds: takes a whole number, not 'two'")):
+        run = bench(*args, "--cells", "none", "--no-rates")
+        assert run.returncode == 2 and said in run.stderr and "Traceback" not in run.stderr, run.stderr
