@@ -87,19 +87,23 @@ class _InitializeStrategies:
         self._made: dict[tuple[Any, ...], tuple[tuple[Any, ...], Any]] = {}
 
     def __getattr__(self, name: str) -> Any:
+        """Met once per name: the function found is kept on the instance, so later uses find it there."""
         made = getattr(self._strategies, name)
-        if name not in self._MEMOIZED:
-            return made
+        if name in self._MEMOIZED:
+            made = self._once(name, made)
+        setattr(self, name, made)
+        return made
 
+    def _once(self, name: str, made: Any) -> Any:
         def once(*args: Any, **kwargs: Any) -> Any:
             if kwargs:
                 return made(*args, **kwargs)
-            parts = tuple(args[0]) if name == "one_of" and len(args) == 1 and isinstance(args[0], list) else None
-            key = (name, parts is not None, *map(id, args if parts is None else parts))
+            # one_of is given one list of options: keyed by the options, not by the list, made anew each time
+            kept = tuple(args[0]) if name == "one_of" and len(args) == 1 and isinstance(args[0], list) else args
+            key = (name, kept is not args, *map(id, kept))
             hit = self._made.get(key)
             if hit is None:
-                hit = self._made[key] = (args if parts is None else parts,
-                                         made(*args) if parts is None else made(list(parts)))
+                hit = self._made[key] = (kept, made(*args))
             return hit[1]
         return once
 
