@@ -106,17 +106,23 @@ def abridged(lines: list[str], tail: int = 8) -> list[str]:
     return out
 
 
+#: A hypercall as the step log keeps it: (host, domid, word size, op, the caller's memory before the
+#: call, after it or None if it never returned, the return value or None). Formatting it as a line
+#: and as a replay event waits until a violation or a replay asks: most examples pass.
+Call = tuple["CheckedHost", int, int, bytes, bytes, "bytes | None", "int | None"]
+
+
 @dataclass
 class StepLog:
     """The steps of one example: readable lines, and events exact enough to replay them.
 
-    A line may be given as a function that formats it: most examples pass, and their lines are
-    never read, so formatting waits until a violation or a replay asks for them.
+    A line may be given as a function that formats it, and a hypercall is kept as its `Call`: most
+    examples pass, and their lines are never read, so formatting waits until a violation or a replay
+    asks for them.
     """
 
-    entries: list[str | Callable[[], str]] = field(default_factory=list)
-    events: list[dict[str, object]] = field(default_factory=list)
-    _seen: dict[tuple[str, int], bytes] = field(default_factory=dict, repr=False)
+    entries: list[str | Callable[[], str] | Call] = field(default_factory=list)
+    events: list[dict[str, object] | Call] = field(default_factory=list)
     #: machine steps (rules) so far
     rules: int = 0
 
@@ -132,40 +138,42 @@ class StepLog:
 
     @property
     def lines(self) -> list[str]:
-        return [e if isinstance(e, str) else e() for e in self.entries]
+        return [e if isinstance(e, str) else _call_line(e) if type(e) is tuple else e() for e in self.entries]
 
     def replay_events(self) -> list[dict[str, object]]:
-        """The events as `replay` and the report read them: a hypercall's op in hex, its pages in base64.
-
-        They are kept raw as the example runs (an op's bytes, a page's bytes): most examples pass, and
-        their events are never read."""
+        """The events as `replay` and the report read them: a hypercall's op in hex, and the pages of
+        the caller's memory that changed since its last call (by page number, in base64)."""
         out: list[dict[str, object]] = []
+        seen: dict[tuple[str, int], bytes] = {}  # each caller's memory as its last call left it
         for e in self.events:
-            if e["event"] == "hypercall":
-                op, pages = e["op"], e["pages"]
-                assert isinstance(op, bytes) and isinstance(pages, dict)
-                e = {**e, "op": op.hex(),
-                     "pages": {str(i): base64.b64encode(page).decode("ascii") for i, page in pages.items()}}
-            out.append(e)
+            if type(e) is not tuple:
+                out.append(e)  # type: ignore[arg-type]
+                continue
+            host, domid, word_size, op, before, after, ret = e  # type: ignore[misc]
+            key = (host.label, domid)
+            pages = _changed_pages(seen.get(key, b""), before)
+            seen[key] = before if after is None else after
+            event: dict[str, object] = {
+                "event": "hypercall", "host": host.label, "domid": domid, "word_size": word_size,
+                "op": op.hex(), "memory_size": len(before),
+                "pages": {str(i): base64.b64encode(page).decode("ascii") for i, page in pages.items()}}
+            if ret is not None:
+                event["ret"] = ret
+            out.append(event)
         return out
 
-    def memory_delta(self, host: str, domid: int, memory: bytes) -> dict[int, bytes]:
-        """The pages of this caller's memory that changed since its last recorded call, by page number."""
-        key = (host, domid)
-        old = self._seen.get(key, b"")
-        self._seen[key] = memory
-        if old == memory:
-            return {}
-        out = {}
-        for i in range(0, len(memory), PAGE_SIZE):
-            page = memory[i:i + PAGE_SIZE]
-            if page != old[i:i + PAGE_SIZE]:
-                out[i // PAGE_SIZE] = page
-        return out
 
-    def seen(self, host: str, domid: int, memory: bytes) -> None:
-        """Record this caller's memory as a call left it: the next call's delta starts from here."""
-        self._seen[(host, domid)] = memory
+def _changed_pages(old: bytes, memory: bytes) -> dict[int, bytes]:
+    """The pages of `memory` that differ from `old` (all of them where `old` is shorter), by page number."""
+    if old == memory:
+        return {}
+    return {i // PAGE_SIZE: memory[i:i + PAGE_SIZE] for i in range(0, len(memory), PAGE_SIZE)
+            if memory[i:i + PAGE_SIZE] != old[i:i + PAGE_SIZE]}
+
+
+def _call_line(call: Call) -> str:
+    host, domid, word_size, op, _, after, ret = call
+    return f"{host.what(domid, word_size, op)} -> {ret}"
 
 
 def describe_bytes(op: bytes, v: AbiVersion, word_size: int) -> str:
@@ -201,6 +209,8 @@ class CheckedHost:
             raise BackendError(f"the backend factory failed for {v.name} with capacity {capacity}: "
                                f"{type(e).__name__}: {e}", list(log.lines), traceback.format_exc()) from e
         self.calls = 0
+        #: each caller's memory as its last call left it (by domid)
+        self._memory: dict[int, bytes] = {}
         self.context: Mapping[str, str] = {}
         #: how this host's calls begin in an isolated child's trail (steps_from_trail reads them)
         self._trail_prefix = f"call|{label}|{v.name}|".encode("utf-8", "replace").replace(b"\n", b" ")
@@ -214,38 +224,41 @@ class CheckedHost:
         finally:
             self.context = outer
 
+    def what(self, domid: int, word_size: int, op: bytes) -> str:
+        """A call as a step line shows it."""
+        return f"{self.label} ({self.version.name}): dom{domid}/{word_size}-bit " \
+               f"{describe_bytes(op, self.version, word_size)}"
+
     def hypercall(self, domid: int, word_size: int, op: bytes, memory: bytearray) -> int:
-        before = bytes(memory)
+        last = self._memory.get(domid)
+        # The caller's memory as this call finds it: most often as the last call left it, so the log
+        # keeps that copy once (a log holds its example's every call).
+        before = last if last is not None and memory == last else bytes(memory)
         raw = op if type(op) is bytes else bytes(op)  # immutable, so the backend, log and model share it
         log = self.log
-        event: dict[str, object] = {
-            "event": "hypercall", "host": self.label, "domid": domid, "word_size": word_size, "op": raw,
-            "memory_size": len(memory), "pages": log.memory_delta(self.label, domid, before)}
-        log.events.append(event)
         tracing = isolation.tracing()
         if tracing:  # a crash or hang of the backend still shows this op
             isolation.note_ascii(b"%s%d|%d|%s" % (self._trail_prefix, domid, word_size, raw.hex().encode()))
-
-        def what() -> str:
-            return f"{self.label} ({self.version.name}): dom{domid}/{word_size}-bit " \
-                   f"{describe_bytes(raw, self.version, word_size)}"
         try:
             ret = self.backend.hypercall(domid, word_size, raw, memory)
         except Exception as e:
-            self.log.add(f"{what()} -> raised {type(e).__name__}: {e}")
-            raise BackendError(f"the backend raised {type(e).__name__}: {e} on {what()}", list(self.log.lines),
-                               traceback.format_exc(), self.log.replay_events()) from e
+            log.events.append((self, domid, word_size, raw, before, None, None))
+            log.add(f"{self.what(domid, word_size, raw)} -> raised {type(e).__name__}: {e}")
+            raise BackendError(f"the backend raised {type(e).__name__}: {e} on {self.what(domid, word_size, raw)}",
+                               list(log.lines), traceback.format_exc(), log.replay_events()) from e
         if isinstance(ret, bool) or not isinstance(ret, int):
-            self.log.add(f"{what()} -> {ret!r}")
-            raise BackendError(f"the backend returned {ret!r} ({type(ret).__name__}), not an int, on {what()}",
-                               list(self.log.lines))
+            log.events.append((self, domid, word_size, raw, before, None, None))
+            log.add(f"{self.what(domid, word_size, raw)} -> {ret!r}")
+            raise BackendError(f"the backend returned {ret!r} ({type(ret).__name__}), not an int, on "
+                               f"{self.what(domid, word_size, raw)}", list(log.lines))
         self.calls += 1
-        event["ret"] = ret
         if tracing:
             isolation.note_ascii(b"ret|%d" % ret)
-        after = bytes(memory)
-        log.seen(self.label, domid, after)
-        log.entries.append(lambda: f"{what()} -> {ret}")
+        after = before if memory == before else bytes(memory)  # most calls write nothing
+        self._memory[domid] = after
+        call = (self, domid, word_size, raw, before, after, ret)
+        log.events.append(call)
+        log.entries.append(call)
         try:
             self.model.observe(domid, word_size, raw, before, ret, after)
         except Violation as v:
@@ -253,7 +266,7 @@ class CheckedHost:
             named = self.context.get(v.rule)
             if named is not None:
                 v = Violation(named, v.what, v.expected, f"{v.observed} (at the hypercall: {v.rule})")
-            v.steps = list(self.log.lines)
+            v.steps = list(log.lines)
             v.events = log.replay_events()
             raise v from None
         return ret
