@@ -138,7 +138,7 @@ class StepLog:
 
     @property
     def lines(self) -> list[str]:
-        return [e if isinstance(e, str) else _call_line(e) if type(e) is tuple else e() for e in self.entries]
+        return [e if isinstance(e, str) else _call_line(e) if isinstance(e, tuple) else e() for e in self.entries]
 
     def replay_events(self) -> list[dict[str, object]]:
         """The events as `replay` and the report read them: a hypercall's op in hex, and the pages of
@@ -146,10 +146,10 @@ class StepLog:
         out: list[dict[str, object]] = []
         seen: dict[tuple[str, int], bytes] = {}  # each caller's memory as its last call left it
         for e in self.events:
-            if type(e) is not tuple:
-                out.append(e)  # type: ignore[arg-type]
+            if isinstance(e, dict):
+                out.append(e)
                 continue
-            host, domid, word_size, op, before, after, ret = e  # type: ignore[misc]
+            host, domid, word_size, op, before, after, ret = e
             key = (host.label, domid)
             pages = _changed_pages(seen.get(key, b""), before)
             seen[key] = before if after is None else after
@@ -172,7 +172,7 @@ def _changed_pages(old: bytes, memory: bytes) -> dict[int, bytes]:
 
 
 def _call_line(call: Call) -> str:
-    host, domid, word_size, op, _, after, ret = call
+    host, domid, word_size, op, *_, ret = call
     return f"{host.what(domid, word_size, op)} -> {ret}"
 
 
